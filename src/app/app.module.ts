@@ -1,0 +1,38 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PipedriveAuthModule } from '../index.js';
+import type { PipedriveEmulator } from '../testing/index.js';
+import { type AppConfig, type Env, loadAppConfig } from './config/app-config.js';
+import { typeOrmOptions } from './database/typeorm-options.js';
+import { HealthController } from './health/health.controller.js';
+import { PipedriveAccountModule } from './pipedrive/pipedrive-account.module.js';
+import { SANDBOX_EMULATOR, SandboxModule } from './sandbox/sandbox.module.js';
+
+@Module({})
+export class AppModule {
+  /** `env` is process.env in production; tests pass their own. */
+  static forRoot(env: Env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => loadAppConfig(env)] }),
+        SandboxModule,
+        TypeOrmModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AppConfig, true>) => typeOrmOptions(config.get('database', { infer: true })),
+        }),
+        PipedriveAuthModule.forRootAsync({
+          isGlobal: true,
+          inject: [ConfigService, SANDBOX_EMULATOR],
+          useFactory: (config: ConfigService<AppConfig, true>, emulator: PipedriveEmulator | null) => {
+            const pipedrive = config.get('pipedrive', { infer: true });
+            return { ...pipedrive, oauthBaseUrl: emulator?.url ?? pipedrive.oauthBaseUrl };
+          },
+        }),
+        PipedriveAccountModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

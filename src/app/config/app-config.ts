@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+/** The reference app's configuration, read once from the environment at start-up. */
+export interface AppConfig {
+  port: number;
+  production: boolean;
+  /** Start the built-in Pipedrive emulator and point the module at it. */
+  sandbox: boolean;
+  database: DatabaseConfig;
+  pipedrive: {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    oauthBaseUrl: string;
+    encryptionKey: string;
+    previousEncryptionKeys: string[];
+    refreshMarginSeconds: number;
+    requireState: boolean;
+    sessionSecret: string;
+  };
+}
+
+export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
+
+export type Env = Record<string, string | undefined>;
+
+/** Thrown at start-up; the message names the variables to set. */
+export class AppConfigError extends Error {
+  override name = 'AppConfigError';
+}
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  NODE_ENV: z.string().default('development'),
+  PIPEDRIVE_SANDBOX: flag.optional(),
+  PIPEDRIVE_CLIENT_ID: z.string().min(1).optional(),
+  PIPEDRIVE_CLIENT_SECRET: z.string().min(1).optional(),
+  PIPEDRIVE_REDIRECT_URI: z.url().optional(),
+  PIPEDRIVE_OAUTH_URL: z.url().default('https://oauth.pipedrive.com'),
+  PIPEDRIVE_ENCRYPTION_KEY: z.string().min(1).optional(),
+  PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS: z.string().default(''),
+  PIPEDRIVE_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(300),
+  PIPEDRIVE_REQUIRE_STATE: flag.default(true),
+  DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
+  SESSION_SECRET: z.string().min(1).optional(),
+});
+
+type ParsedEnv = z.infer<typeof envSchema>;
+
+const REQUIRED_OUTSIDE_SANDBOX = [
+  'PIPEDRIVE_CLIENT_ID',
+  'PIPEDRIVE_CLIENT_SECRET',
+  'PIPEDRIVE_REDIRECT_URI',
+  'PIPEDRIVE_ENCRYPTION_KEY',
+  'SESSION_SECRET',
+] as const;
+
+/**
+ * Well-known sandbox-only secrets: the emulator's tokens are worthless and die with the process,
+ * and fixed values keep the sandbox database readable across restarts. Never used in production.
+ */
+const SANDBOX_ENCRYPTION_KEY = Buffer.alloc(32, 's').toString('base64');
+const SANDBOX_SESSION_SECRET = 'sandbox-only-session-secret-not-for-production';
+
+export function loadAppConfig(env: Env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new AppConfigError(`Invalid environment: ${problems.join('; ')}. See .env.example.`);
+  }
+  const vars = parsed.data;
+  const production = vars.NODE_ENV === 'production';
+  const sandbox = vars.PIPEDRIVE_SANDBOX ?? (!production && !vars.PIPEDRIVE_CLIENT_ID);
+  if (sandbox && production) {
+    throw new AppConfigError('PIPEDRIVE_SANDBOX cannot be used with NODE_ENV=production; set real Pipedrive credentials.');
+  }
+  if (!sandbox) {
+    const missing = REQUIRED_OUTSIDE_SANDBOX.filter((name) => !vars[name]);
+    if (missing.length > 0) {
+      throw new AppConfigError(
+        `Missing ${missing.join(', ')}: set them (see .env.example)` +
+          (production ? '.' : ', or set PIPEDRIVE_SANDBOX=true to use the built-in emulator.'),
+      );
+    }
+  }
+  return toAppConfig(vars, production, sandbox);
+}
+
+function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): AppConfig {
+  const port = vars.PORT;
+  return {
+    port,
+    production,
+    sandbox,
+    database: parseDatabaseUrl(vars.DATABASE_URL),
+    pipedrive: {
+      clientId: vars.PIPEDRIVE_CLIENT_ID ?? 'sandbox-client',
+      clientSecret: vars.PIPEDRIVE_CLIENT_SECRET ?? 'sandbox-secret',
+      redirectUri: vars.PIPEDRIVE_REDIRECT_URI ?? `http://localhost:${port}/auth/pipedrive/callback`,
+      oauthBaseUrl: vars.PIPEDRIVE_OAUTH_URL,
+      encryptionKey: vars.PIPEDRIVE_ENCRYPTION_KEY ?? SANDBOX_ENCRYPTION_KEY,
+      previousEncryptionKeys: vars.PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS.split(',').filter(Boolean),
+      refreshMarginSeconds: vars.PIPEDRIVE_REFRESH_MARGIN_SECONDS,
+      requireState: vars.PIPEDRIVE_REQUIRE_STATE,
+      sessionSecret: vars.SESSION_SECRET ?? SANDBOX_SESSION_SECRET,
+    },
+  };
+}
+
+export function parseDatabaseUrl(url: string): DatabaseConfig {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path) return { type: 'sqlite', path };
+  } else if (/^postgres(ql)?:\/\//.test(url)) {
+    return { type: 'postgres', url };
+  }
+  throw new AppConfigError('DATABASE_URL must be sqlite:PATH (e.g. sqlite:data/pipedrive.sqlite) or postgres://USER@HOST:PORT/DB.');
+}

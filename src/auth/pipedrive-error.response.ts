@@ -1,0 +1,62 @@
+import {
+  PipedriveApiError,
+  PipedriveConnectionNotFoundError,
+  PipedriveError,
+  PipedriveNetworkError,
+  PipedriveRateLimitError,
+  PipedriveReauthorizationRequiredError,
+  PipedriveTimeoutError,
+  PipedriveTokenEndpointError,
+} from '../pipedrive.errors.js';
+import type { PipedriveErrorBody } from './pipedrive-auth.exception.js';
+
+/** How a library error is answered over HTTP. */
+export interface PipedriveErrorResponse {
+  body: PipedriveErrorBody;
+  headers?: Record<string, string>;
+}
+
+const INTERNAL = 'The Pipedrive integration failed; see the server log.';
+
+/**
+ * Maps a library error to status and JSON. Messages of these errors are written to be safe to
+ * show (no tokens, no secrets); configuration and unknown errors get a generic message instead.
+ */
+export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorResponse {
+  if (error instanceof PipedriveReauthorizationRequiredError) {
+    return answer(401, 'reauthorization_required', error.message, { reason: error.reason });
+  }
+  if (error instanceof PipedriveConnectionNotFoundError) {
+    return answer(401, 'connection_not_found', 'No Pipedrive connection for this session; connect again.');
+  }
+  if (error instanceof PipedriveTokenEndpointError) return tokenEndpoint(error);
+  if (error instanceof PipedriveRateLimitError) {
+    const wait = error.details.rateLimit?.retryAfterSeconds ?? error.details.rateLimit?.resetSeconds;
+    const response = answer(429, 'rate_limited', error.message);
+    return wait === undefined ? response : { ...response, headers: { 'retry-after': String(Math.ceil(wait)) } };
+  }
+  if (error instanceof PipedriveApiError) {
+    const { status, error: pipedriveError, errorInfo, code, requestId } = error.details;
+    return answer(502, 'pipedrive_api_error', error.message, {
+      pipedrive: { status, error: pipedriveError, errorInfo, code, requestId },
+    });
+  }
+  if (error instanceof PipedriveTimeoutError) return answer(504, 'pipedrive_timeout', error.message);
+  if (error instanceof PipedriveNetworkError) return answer(502, 'pipedrive_unreachable', error.message);
+  return answer(500, 'internal_error', INTERNAL);
+}
+
+function tokenEndpoint(error: PipedriveTokenEndpointError): PipedriveErrorResponse {
+  const { grant, status, oauthError, transient } = error.details;
+  const details = { transient, pipedrive: { status, error: oauthError } };
+  if (grant === 'authorization_code' && !transient && oauthError === 'invalid_grant') {
+    // The code expired (5 minutes) or was already used: the browser can simply start again.
+    return answer(400, 'invalid_grant', 'The authorization code is invalid, expired or already used; connect again.', details);
+  }
+  const code = { authorization_code: 'token_exchange_failed', refresh_token: 'token_refresh_failed', revoke: 'revoke_failed' }[grant];
+  return answer(502, code, error.message, details);
+}
+
+function answer(statusCode: number, error: string, message: string, details?: object): PipedriveErrorResponse {
+  return { body: { statusCode, error, message, ...details } };
+}

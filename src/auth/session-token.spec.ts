@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { signSessionToken, verifySessionToken } from './session-token.js';
+
+const SECRET = 'a-session-secret-of-at-least-32-characters';
+const ID = '0b7c4f0e-6a51-4b8e-9d3c-2f1a7e5d9c11';
+const inAnHour = () => new Date(Date.now() + 3_600_000);
+
+describe('session token', () => {
+  it('verifies to the connection id it was signed for', () => {
+    expect(verifySessionToken(signSessionToken(ID, inAnHour(), SECRET), SECRET)).toBe(ID);
+  });
+
+  it('is refused under another secret', () => {
+    expect(verifySessionToken(signSessionToken(ID, inAnHour(), SECRET), `${SECRET}-rotated`)).toBeUndefined();
+  });
+
+  it('is refused once expired', () => {
+    const token = signSessionToken(ID, new Date(Date.now() + 1_000), SECRET);
+    expect(verifySessionToken(token, SECRET, new Date(Date.now() + 2_000))).toBeUndefined();
+  });
+
+  it('refuses a token naming another connection', () => {
+    const [, expires, signature] = signSessionToken(ID, inAnHour(), SECRET).split('.');
+    const other = '11111111-2222-3333-4444-555555555555';
+    expect(verifySessionToken(`${other}.${expires}.${signature}`, SECRET)).toBeUndefined();
+  });
+
+  it('refuses a pushed-back expiry', () => {
+    const [id, expires, signature] = signSessionToken(ID, inAnHour(), SECRET).split('.');
+    expect(verifySessionToken(`${id}.${Number(expires) + 86_400}.${signature}`, SECRET)).toBeUndefined();
+  });
+
+  it.each([
+    ['a flipped signature character', (t: string) => t.slice(0, -2) + (t.at(-2) === 'A' ? 'B' : 'A') + t.at(-1)],
+    ['a truncated signature', (t: string) => t.slice(0, -4)],
+    ['a missing signature', (t: string) => t.split('.').slice(0, 2).join('.')],
+    ['an extra part', (t: string) => `${t}.x`],
+    ['an empty value', () => ''],
+    ['garbage', () => 'not-a-token'],
+  ])('refuses %s', (_name, tamper) => {
+    expect(verifySessionToken(tamper(signSessionToken(ID, inAnHour(), SECRET)), SECRET)).toBeUndefined();
+  });
+
+  it('does not carry the secret', () => {
+    expect(signSessionToken(ID, inAnHour(), SECRET)).not.toContain(SECRET);
+  });
+});

@@ -1,0 +1,32 @@
+import { Pool } from 'undici';
+
+/** One keep-alive undici Pool per Pipedrive origin (each company has its own api_domain). */
+export class HttpPools {
+  private readonly byDomain = new Map<string, Pool>();
+  private readonly byOrigin = new Map<string, Pool>();
+
+  constructor(private readonly connectionsPerOrigin: number) {}
+
+  /** The pool for an api_domain such as `https://acme.pipedrive.com`. */
+  get(apiDomain: string): Pool {
+    return this.byDomain.get(apiDomain) ?? this.create(apiDomain);
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.byOrigin.values()];
+    this.byDomain.clear();
+    this.byOrigin.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+
+  private create(apiDomain: string): Pool {
+    const origin = new URL(apiDomain).origin;
+    let pool = this.byOrigin.get(origin);
+    if (pool === undefined) {
+      pool = new Pool(origin, { connections: this.connectionsPerOrigin });
+      this.byOrigin.set(origin, pool);
+    }
+    this.byDomain.set(apiDomain, pool);
+    return pool;
+  }
+}

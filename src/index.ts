@@ -1,0 +1,43 @@
+// Module
+export { PipedriveAuthModule } from './pipedrive-auth.module.js';
+export type { PipedriveAuthModuleExtras } from './pipedrive-auth.module-definition.js';
+export { PIPEDRIVE_ASYNC_OPTIONS_TYPE, PIPEDRIVE_OPTIONS_TYPE } from './pipedrive-auth.module-definition.js';
+export type { PipedriveAuthModuleOptions, PipedriveClientOptions, ResolvedPipedriveOptions } from './pipedrive-auth.options.js';
+export { InjectPipedriveOptions, PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
+export * from './pipedrive.errors.js';
+
+// Auth: routes, guards, session
+export { PipedriveAuthController, type PipedriveConnectedBody } from './auth/pipedrive-auth.controller.js';
+export { PipedriveAuthException, type PipedriveErrorBody } from './auth/pipedrive-auth.exception.js';
+export { PipedriveAuthGuard } from './auth/pipedrive-auth.guard.js';
+export { PipedriveConnectionId } from './auth/pipedrive-connection-id.decorator.js';
+export { PipedriveExceptionFilter } from './auth/pipedrive-exception.filter.js';
+export { PipedriveSession } from './auth/pipedrive-session.js';
+export { PipedriveSessionGuard } from './auth/pipedrive-session.guard.js';
+export { PipedriveStrategy } from './auth/pipedrive.strategy.js';
+export { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
+
+// Tokens: storage, lifecycle, events
+export { TokenService } from './tokens/token.service.js';
+export { PipedriveOAuthClient } from './tokens/pipedrive-oauth.client.js';
+export { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from './tokens/pipedrive.entities.js';
+export { PipedriveConnectionEntity } from './tokens/pipedrive-connection.entity.js';
+export { PipedriveOAuthStateEntity } from './tokens/pipedrive-oauth-state.entity.js';
+export {
+  PIPEDRIVE_EVENTS,
+  PipedriveEvents,
+  type PipedriveConnectionEvent,
+  type PipedriveEventListener,
+  type PipedriveEventType,
+} from './tokens/pipedrive-events.js';
+export type * from './tokens/pipedrive-token.types.js';
+
+// Client
+export { PipedriveClient } from './client/pipedrive.client.js';
+export { PipedriveConnectionClient } from './client/pipedrive-connection.client.js';
+export { PipedriveResource, type PipedriveListOptions } from './client/pipedrive-resource.js';
+export { MAX_PAGE_SIZE, type PipedrivePaginateOptions } from './client/pagination.js';
+export type * from './client/client.types.js';
+export type * from './client/resource.types.js';
+export type * from './client/resource-inputs.types.js';
+export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';

@@ -1,0 +1,24 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { PipedriveAuthController } from './auth/pipedrive-auth.controller.js';
+import type { PipedriveAuthModuleOptions } from './pipedrive-auth.options.js';
+
+export interface PipedriveAuthModuleExtras {
+  /** Register the module globally. @default false */
+  isGlobal: boolean;
+  /** Mount the ready-made `/auth/pipedrive` controller; false to write your own with the guard. @default true */
+  controller: boolean;
+}
+
+export const {
+  ConfigurableModuleClass: ConfigurablePipedriveAuthModule,
+  MODULE_OPTIONS_TOKEN: PIPEDRIVE_MODULE_OPTIONS,
+  OPTIONS_TYPE: PIPEDRIVE_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: PIPEDRIVE_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<PipedriveAuthModuleOptions>()
+  .setClassMethodName('forRoot')
+  .setExtras<PipedriveAuthModuleExtras>({ isGlobal: false, controller: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    controllers: extras.controller ? [PipedriveAuthController] : [],
+  }))
+  .build();

@@ -1,0 +1,218 @@
+import { z } from 'zod';
+import { PipedriveConfigurationError } from './pipedrive.errors.js';
+
+/** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
+export interface PipedriveAuthModuleOptions {
+  /** OAuth client id of the app in Pipedrive's Developer Hub. */
+  clientId: string;
+  /** OAuth client secret of the app; also authenticates Pipedrive's uninstall call. */
+  clientSecret: string;
+  /** The callback URL registered for the app (Pipedrive allows exactly one). */
+  redirectUri: string;
+  /**
+   * Base URL of Pipedrive's OAuth server.
+   * @default 'https://oauth.pipedrive.com'
+   */
+  oauthBaseUrl?: string;
+  /** Key that encrypts tokens at rest: 32 random bytes, base64-encoded (`openssl rand -base64 32`). */
+  encryptionKey: string;
+  /**
+   * Earlier encryption keys, kept only to decrypt tokens written before a key rotation.
+   * @default []
+   */
+  previousEncryptionKeys?: string[];
+  /**
+   * Refresh an access token this many seconds before it expires.
+   * @default 300
+   */
+  refreshMarginSeconds?: number;
+  /**
+   * Reject callbacks without a valid `state`. Set to false only if your Marketplace listing
+   * sends installs without `state` (Pipedrive enables `state` per app).
+   * @default true
+   */
+  requireState?: boolean;
+  /**
+   * How long an authorization `state` stays valid, in seconds (at most 600).
+   * @default 600
+   */
+  stateTtlSeconds?: number;
+  /** Secret that signs the session cookie; at least 32 characters. */
+  sessionSecret: string;
+  /**
+   * Name of the session cookie naming the user's connection.
+   * @default 'pipedrive_session'
+   */
+  sessionCookieName?: string;
+  /**
+   * Lifetime of the session cookie, in seconds.
+   * @default 2592000 (30 days)
+   */
+  sessionMaxAgeSeconds?: number;
+  /**
+   * Mark cookies `Secure`.
+   * @default true when redirectUri is https
+   */
+  secureCookies?: boolean;
+  /**
+   * Where to send the browser after a successful connection; unset answers with JSON.
+   * @default undefined
+   */
+  successRedirect?: string;
+  /**
+   * Where to send the browser after a failed connection (`?error=<code>` is appended); unset answers with JSON.
+   * @default undefined
+   */
+  failureRedirect?: string;
+  /**
+   * How long one instance may hold the refresh lease of a connection before another may take over, in seconds.
+   * @default 30
+   */
+  refreshLeaseSeconds?: number;
+  /**
+   * Timeout of calls to the token and revoke endpoints, in milliseconds.
+   * @default 10000
+   */
+  tokenRequestTimeoutMs?: number;
+  /**
+   * How many decrypted access tokens to keep in memory, so valid tokens need no database read.
+   * @default 10000
+   */
+  tokenCacheSize?: number;
+  /** Behaviour of {@link PipedriveClient}. */
+  client?: PipedriveClientOptions;
+}
+
+export interface PipedriveClientOptions {
+  /**
+   * Per-request timeout in milliseconds.
+   * @default 30000
+   */
+  timeoutMs?: number;
+  /**
+   * Retries of idempotent requests after a 5xx or a network error.
+   * @default 2
+   */
+  maxRetries?: number;
+  /**
+   * Waits after a 429 before the call fails with PipedriveRateLimitError.
+   * @default 3
+   */
+  maxRateLimitRetries?: number;
+  /**
+   * Keep-alive connections per api_domain.
+   * @default 64
+   */
+  connectionsPerOrigin?: number;
+}
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedPipedriveOptions
+  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client'>> {
+  successRedirect?: string;
+  failureRedirect?: string;
+  client: Required<PipedriveClientOptions>;
+}
+
+const seconds = (min: number, max: number) => z.int().min(min).max(max);
+const httpUrl = z.url({ protocol: /^https?$/ });
+/** An absolute http(s) URL, or a path on this site ("/done"); never "//host" (an open redirect). */
+const redirectTarget = z.union([httpUrl, z.string().regex(/^\/(?!\/)/)]);
+const base64Key = z.string().refine((value) => Buffer.from(value.trim(), 'base64').length === 32);
+/** RFC 6265 cookie-name characters. */
+const cookieName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/);
+
+const clientSchema = z.strictObject({
+  timeoutMs: z.int().min(100).max(600_000).default(30_000),
+  maxRetries: z.int().min(0).max(10).default(2),
+  maxRateLimitRetries: z.int().min(0).max(10).default(3),
+  connectionsPerOrigin: z.int().min(1).max(1024).default(64),
+});
+
+const optionsSchema = z.strictObject({
+  clientId: z.string().trim().min(1),
+  clientSecret: z.string().min(1),
+  redirectUri: httpUrl,
+  oauthBaseUrl: httpUrl.default('https://oauth.pipedrive.com'),
+  encryptionKey: base64Key,
+  previousEncryptionKeys: z.array(base64Key).default([]),
+  refreshMarginSeconds: seconds(0, 3600).default(300),
+  requireState: z.boolean().default(true),
+  stateTtlSeconds: seconds(1, 600).default(600),
+  sessionSecret: z.string().min(32),
+  sessionCookieName: cookieName.default('pipedrive_session'),
+  sessionMaxAgeSeconds: seconds(60, 34_560_000).default(2_592_000),
+  secureCookies: z.boolean().optional(),
+  successRedirect: redirectTarget.optional(),
+  failureRedirect: redirectTarget.optional(),
+  refreshLeaseSeconds: seconds(1, 300).default(30),
+  tokenRequestTimeoutMs: z.int().min(100).max(120_000).default(10_000),
+  tokenCacheSize: z.int().min(0).max(10_000_000).default(10_000),
+  client: clientSchema.prefault({}),
+});
+
+/**
+ * What to set, per option. Issues are reported with these texts only: zod's own messages may quote
+ * the input, and the input may be a secret.
+ */
+const HINTS: Record<string, string> = {
+  clientId: 'must be the OAuth client id of your app (Pipedrive Developer Hub > your app > OAuth & access scopes)',
+  clientSecret: 'must be the OAuth client secret of your app (Pipedrive Developer Hub), a non-empty string',
+  redirectUri: 'must be the absolute http(s) callback URL registered for your app, e.g. https://example.com/auth/pipedrive/callback',
+  oauthBaseUrl: 'must be an absolute http(s) URL; leave it unset for https://oauth.pipedrive.com',
+  encryptionKey: 'must be 32 random bytes, base64-encoded; generate one with `openssl rand -base64 32`',
+  previousEncryptionKeys: 'must be a list of earlier encryptionKey values, each 32 bytes base64-encoded',
+  refreshMarginSeconds: 'must be a whole number of seconds from 0 to 3600 (default 300)',
+  requireState: 'must be true or false (default true)',
+  stateTtlSeconds: 'must be a whole number of seconds from 1 to 600 (default 600)',
+  sessionSecret: 'must be a random string of at least 32 characters; generate one with `openssl rand -base64 48`',
+  sessionCookieName: 'must be a cookie name (letters, digits and !#$%&\'*+-.^_`|~ only); default pipedrive_session',
+  sessionMaxAgeSeconds: 'must be a whole number of seconds from 60 to 34560000 (400 days); default 2592000',
+  secureCookies: 'must be true or false; leave it unset to follow the scheme of redirectUri',
+  successRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
+  failureRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
+  refreshLeaseSeconds: 'must be a whole number of seconds from 1 to 300 (default 30)',
+  tokenRequestTimeoutMs: 'must be a whole number of milliseconds from 100 to 120000 (default 10000)',
+  tokenCacheSize: 'must be a whole number from 0 to 10000000 (default 10000)',
+  client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries and connectionsPerOrigin',
+  'client.timeoutMs': 'must be a whole number of milliseconds from 100 to 600000 (default 30000)',
+  'client.maxRetries': 'must be a whole number from 0 to 10 (default 2)',
+  'client.maxRateLimitRetries': 'must be a whole number from 0 to 10 (default 3)',
+  'client.connectionsPerOrigin': 'must be a whole number from 1 to 1024 (default 64)',
+};
+
+/**
+ * Validates the options given to `PipedriveAuthModule.forRoot()`/`forRootAsync()` and fills every default.
+ * Runs once at start-up, so a wrong setting stops the app with a message naming the option.
+ * @throws PipedriveConfigurationError naming each wrong option and what to set; never quoting a value.
+ */
+export function resolvePipedriveOptions(options: PipedriveAuthModuleOptions): ResolvedPipedriveOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new PipedriveConfigurationError(
+      'PipedriveAuthModule options are missing: pass { clientId, clientSecret, redirectUri, encryptionKey, sessionSecret } to forRoot(), or return them from the forRootAsync() factory.',
+    );
+  }
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = [...new Set(parsed.error.issues.flatMap(describeIssue))];
+    throw new PipedriveConfigurationError(`Invalid PipedriveAuthModule options: ${problems.join('; ')}.`);
+  }
+  const { secureCookies, ...resolved } = parsed.data;
+  return {
+    ...resolved,
+    oauthBaseUrl: resolved.oauthBaseUrl.replace(/\/+$/, ''),
+    secureCookies: secureCookies ?? new URL(resolved.redirectUri).protocol === 'https:',
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+    return issue.keys.map((key) => `unknown option "${prefix}${key}": remove it or check its spelling`);
+  }
+  // Array items (previousEncryptionKeys[1]) share their list's hint.
+  const name = issue.path.filter((part) => typeof part === 'string').join('.');
+  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  const hint = HINTS[name] ?? 'is invalid';
+  return [`option "${name}" ${missing ? 'is required and ' : ''}${hint}`];
+}

@@ -1,0 +1,4 @@
+export { PipedriveEmulator } from './pipedrive-emulator.js';
+export { PipedriveEmulatorError } from './emulator.errors.js';
+export type { PipedriveEmulatorClient, PipedriveEmulatorOptions, PipedriveEmulatorRateLimit } from './emulator.options.js';
+export type * from './emulator.types.js';

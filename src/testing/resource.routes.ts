@@ -1,0 +1,94 @@
+import { apiError, badRequest, notFound, ok, type Answer } from './api-answers.js';
+import type { DataStore } from './data.store.js';
+import { decodeCursor, encodeCursor, readLimit, readStart } from './pagination.js';
+import { mergeItem, type ResourceDefinition } from './resource-definition.js';
+import type { Item, ItemId, ResourceTable } from './resource-table.js';
+import type { Owner } from './token.store.js';
+
+/** List, get, create, update and delete for any resource, within the caller's company. */
+export class ResourceRoutes {
+  constructor(
+    private readonly data: DataStore,
+    private readonly now: () => number,
+  ) {}
+
+  handle(
+    method: string,
+    def: ResourceDefinition,
+    idPart: string | undefined,
+    query: URLSearchParams,
+    body: unknown,
+    owner: Owner,
+  ): Answer {
+    const table = this.data.table(owner.companyId, def.name);
+    if (idPart === undefined) {
+      if (method === 'GET') return this.list(def, table, query);
+      if (method === 'POST') return this.create(def, table, body, owner);
+      return apiError(405, 'Method not allowed');
+    }
+    const id = def.uuid ? idPart : /^[1-9]\d{0,15}$/.test(idPart) ? Number(idPart) : undefined;
+    if (id === undefined) return badRequest('Validation failed: id: Expected a positive integer');
+    if (method === 'GET') return this.get(def, table, id);
+    if (method === def.updateMethod) return this.update(def, table, id, body);
+    if (method === 'DELETE') return this.remove(def, table, id);
+    return apiError(405, 'Method not allowed');
+  }
+
+  private list(def: ResourceDefinition, table: ResourceTable, query: URLSearchParams): Answer {
+    const limit = readLimit(query);
+    if (typeof limit !== 'number') return limit;
+    const keep = filterFor(def, query);
+    if (def.pagination === 'cursor') {
+      const after = decodeCursor(query.get('cursor'));
+      if (typeof after !== 'number') return after;
+      const { items, more } = table.after(after, limit, keep);
+      return ok(items, { next_cursor: more ? encodeCursor(items[items.length - 1]!.id as number) : null });
+    }
+    const start = readStart(query);
+    if (typeof start !== 'number') return start;
+    const { items, more } = table.slice(start, limit, keep);
+    const pagination = { start, limit, more_items_in_collection: more, ...(more && { next_start: start + limit }) };
+    return ok(items.length === 0 && def.emptyListIsNull ? null : items, { pagination });
+  }
+
+  private get(def: ResourceDefinition, table: ResourceTable, id: ItemId): Answer {
+    const item = table.get(id);
+    return item ? ok(item) : notFound(def.label);
+  }
+
+  private create(def: ResourceDefinition, table: ResourceTable, body: unknown, owner: Owner): Answer {
+    if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
+    const item = this.data.build(owner.companyId, owner.userId, def.name, body, this.now());
+    const problem = def.invalid(item);
+    if (problem) return badRequest(problem);
+    // v1 answers a creation with 201 Created, v2 with 200.
+    return ok(table.insert(item), undefined, def.version === 'v1' ? 201 : 200);
+  }
+
+  private update(def: ResourceDefinition, table: ResourceTable, id: ItemId, body: unknown): Answer {
+    const existing = table.get(id);
+    if (!existing) return notFound(def.label);
+    if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
+    const item = mergeItem(def, existing, body, this.now());
+    const problem = def.invalid(item);
+    if (problem) return badRequest(problem);
+    table.replace(item);
+    return ok(item);
+  }
+
+  private remove(def: ResourceDefinition, table: ResourceTable, id: ItemId): Answer {
+    if (!table.remove(id)) return notFound(def.label);
+    return ok(def.name === 'notes' ? true : { id });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Equality filters on the query parameters this resource supports; undefined when none apply. */
+function filterFor(def: ResourceDefinition, query: URLSearchParams): ((item: Item) => boolean) | undefined {
+  const active = def.filters.filter((field) => query.has(field)).map((field) => [field, query.get(field)!] as const);
+  if (active.length === 0) return undefined;
+  return (item) => active.every(([field, value]) => String(item[field]) === value);
+}

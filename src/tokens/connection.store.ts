@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import { withBusyRetry } from './sqlite-busy.retry.js';
+
+export type ConnectionPatch = QueryDeepPartialEntity<PipedriveConnectionEntity>;
+
+/** Conditions of a compare-and-set update; all given ones must hold. */
+export interface UpdateGuard {
+  version?: number;
+  leaseOwner?: string;
+  /** The lease must be free or expired at this time (epoch ms). */
+  leaseFreeAt?: number;
+}
+
+/**
+ * Database access of the token store. Every write that races another instance is one conditional
+ * UPDATE whose affected-row count says who won; no transactions, so it behaves the same on
+ * PostgreSQL and on a SQLite file shared by processes.
+ */
+export class ConnectionStore {
+  constructor(private readonly repo: Repository<PipedriveConnectionEntity>) {}
+
+  findById(id: string): Promise<PipedriveConnectionEntity | null> {
+    return withBusyRetry(() => this.repo.findOneBy({ id }));
+  }
+
+  findByUser(companyId: number, userId: number): Promise<PipedriveConnectionEntity | null> {
+    return withBusyRetry(() => this.repo.findOneBy({ companyId, userId }));
+  }
+
+  async insert(row: Omit<PipedriveConnectionEntity, 'id'>): Promise<PipedriveConnectionEntity> {
+    const entity = this.repo.create({ ...row, id: randomUUID() });
+    await withBusyRetry(() => this.repo.insert(entity));
+    return entity;
+  }
+
+  /** Applies `patch` if every guard holds; true when this call changed the row. */
+  update(id: string, guard: UpdateGuard, patch: ConnectionPatch): Promise<boolean> {
+    const query = this.repo.createQueryBuilder().update().set(patch).where('id = :id', { id });
+    if (guard.version !== undefined) query.andWhere('version = :version', { version: guard.version });
+    if (guard.leaseOwner !== undefined) query.andWhere('lease_owner = :leaseOwner', { leaseOwner: guard.leaseOwner });
+    if (guard.leaseFreeAt !== undefined) {
+      query.andWhere('(lease_until IS NULL OR lease_until < :leaseFreeAt)', { leaseFreeAt: guard.leaseFreeAt });
+    }
+    return withBusyRetry(async () => (await query.execute()).affected === 1);
+  }
+}

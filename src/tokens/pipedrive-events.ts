@@ -1,0 +1,85 @@
+import { Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+
+/** Event names, also used on `EventEmitter2` when the app has `EventEmitterModule`. */
+export const PIPEDRIVE_EVENTS = {
+  created: 'pipedrive.connection.created',
+  /** A known (company, user) pair authorized again; its row was updated. */
+  reauthorized: 'pipedrive.connection.reauthorized',
+  refreshed: 'pipedrive.connection.refreshed',
+  reauthorizationRequired: 'pipedrive.connection.reauthorization_required',
+  revoked: 'pipedrive.connection.revoked',
+} as const;
+
+export type PipedriveEventType = (typeof PIPEDRIVE_EVENTS)[keyof typeof PIPEDRIVE_EVENTS];
+
+/** Payload of every connection event. Never carries tokens. */
+export interface PipedriveConnectionEvent {
+  type: PipedriveEventType;
+  connectionId: string;
+  companyId: number;
+  userId: number;
+  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`. */
+  reason?: string;
+}
+
+export type PipedriveEventListener = (event: PipedriveConnectionEvent) => void | Promise<void>;
+
+interface Emitter {
+  emit(event: string, payload: unknown): unknown;
+}
+
+/**
+ * Connection lifecycle events. Subscribe with `on()`; apps using `@nestjs/event-emitter` also get
+ * them on `EventEmitter2` (an optional peer, so it is looked up at runtime, never imported statically).
+ * A failing listener is logged and ignored: events must not break token handling.
+ */
+@Injectable()
+export class PipedriveEvents implements OnModuleInit {
+  private readonly logger = new Logger('PipedriveEvents');
+  private readonly listeners = new Set<PipedriveEventListener>();
+  private emitter: Emitter | undefined;
+  private lookup: Promise<void> | undefined;
+
+  constructor(@Optional() private readonly moduleRef?: ModuleRef) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.findEmitter();
+  }
+
+  /** Calls `listener` for every event; returns the function that unsubscribes it. */
+  on(listener: PipedriveEventListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  emit(event: PipedriveConnectionEvent): void {
+    for (const listener of [...this.listeners]) this.guard(event, () => listener(event));
+    if (this.emitter) this.guard(event, () => this.emitter!.emit(event.type, event));
+    else void this.findEmitter().then(() => this.emitter && this.guard(event, () => this.emitter!.emit(event.type, event)));
+  }
+
+  private guard(event: PipedriveConnectionEvent, call: () => unknown): void {
+    const fail = (error: unknown) =>
+      this.logger.error(`Listener of ${event.type} failed: ${(error as Error)?.name ?? 'Error'}`, (error as Error)?.stack);
+    try {
+      const result = call();
+      if (result instanceof Promise) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private findEmitter(): Promise<void> {
+    this.lookup ??= (async () => {
+      if (!this.moduleRef) return;
+      try {
+        const { EventEmitter2 } = await import('@nestjs/event-emitter');
+        this.emitter = this.moduleRef.get(EventEmitter2, { strict: false });
+      } catch {
+        // @nestjs/event-emitter is not installed or EventEmitterModule is not imported.
+      }
+    })();
+    return this.lookup;
+  }
+}

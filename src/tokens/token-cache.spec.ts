@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { TokenCache } from './token-cache.js';
+
+const token = (id: string) => ({ connectionId: id, accessToken: `t-${id}`, apiDomain: 'https://x', expiresAt: 10_000 });
+
+describe('TokenCache', () => {
+  it('hands a token out only while fresh', () => {
+    const cache = new TokenCache(10);
+    cache.set(token('a'), 5_000);
+    expect(cache.fresh('a', 4_999)?.accessToken).toBe('t-a');
+    expect(cache.fresh('a', 5_000)).toBeUndefined();
+    expect(cache.peek('a')?.accessToken).toBe('t-a');
+  });
+
+  it('evicts the least recently used entry beyond its size', () => {
+    const cache = new TokenCache(2);
+    cache.set(token('a'), 5_000);
+    cache.set(token('b'), 5_000);
+    cache.fresh('a', 0);
+    cache.set(token('c'), 5_000);
+    expect(cache.peek('a')).toBeDefined();
+    expect(cache.peek('b')).toBeUndefined();
+    expect(cache.peek('c')).toBeDefined();
+  });
+});

@@ -1,0 +1,95 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { PipedriveConfigurationError, PipedriveError } from '../pipedrive.errors.js';
+
+const FORMAT = 'v1';
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** A stored token could not be decrypted: unknown key id, wrong row (AAD) or tampered bytes. */
+export class TokenDecryptionError extends PipedriveError {
+  constructor(readonly reason: 'malformed' | 'unknown_key' | 'authentication_failed') {
+    super(`Stored Pipedrive token cannot be decrypted (${reason}); is the key that wrote it in previousEncryptionKeys?`);
+  }
+}
+
+/**
+ * AES-256-GCM for tokens at rest. Output: `v1.<keyId>.<nonce>.<ciphertext>.<tag>` (base64url parts).
+ * The key id names the key that wrote it, so keys rotate without a data migration: new writes use
+ * `encryptionKey`, old rows stay readable through `previousEncryptionKeys` until they are rewritten.
+ * `context` (e.g. `companyId:userId:access`) is bound as AAD so a ciphertext copied to another row fails.
+ */
+export class TokenCipher {
+  private readonly current: { id: string; key: Buffer };
+  private readonly keys = new Map<string, Buffer>();
+
+  constructor(encryptionKey: string, previousEncryptionKeys: readonly string[] = []) {
+    this.current = loadKey(encryptionKey, 'encryptionKey');
+    this.keys.set(this.current.id, this.current.key);
+    previousEncryptionKeys.forEach((encoded, i) => {
+      const { id, key } = loadKey(encoded, `previousEncryptionKeys[${i}]`);
+      if (!this.keys.has(id)) this.keys.set(id, key);
+    });
+  }
+
+  /** Id of the key new ciphertexts are written with. */
+  get currentKeyId(): string {
+    return this.current.id;
+  }
+
+  encrypt(plaintext: string, context: string): string {
+    const nonce = randomBytes(NONCE_BYTES);
+    const header = `${FORMAT}.${this.current.id}`;
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad(header, context));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [header, b64(nonce), b64(body), b64(cipher.getAuthTag())].join('.');
+  }
+
+  decrypt(ciphertext: string, context: string): string {
+    const parts = ciphertext.split('.');
+    if (parts.length !== 5 || parts[0] !== FORMAT) throw new TokenDecryptionError('malformed');
+    const [format, keyId, nonce, body, tag] = parts;
+    const key = this.keys.get(keyId);
+    if (!key) throw new TokenDecryptionError('unknown_key');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    const nonceBytes = Buffer.from(nonce, 'base64url');
+    if (tagBytes.length !== TAG_BYTES || nonceBytes.length !== NONCE_BYTES) throw new TokenDecryptionError('malformed');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, nonceBytes, { authTagLength: TAG_BYTES });
+      decipher.setAAD(aad(`${format}.${keyId}`, context));
+      decipher.setAuthTag(tagBytes);
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new TokenDecryptionError('authentication_failed');
+    }
+  }
+
+  /** Key id a ciphertext was written with, or undefined if it is not ours. */
+  static keyIdOf(ciphertext: string): string | undefined {
+    const parts = ciphertext.split('.');
+    return parts.length === 5 && parts[0] === FORMAT ? parts[1] : undefined;
+  }
+}
+
+/** Public fingerprint of a key: lets a row name its key without revealing it. */
+export function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update('nestjs-pipedrive/token-key-id/v1\0').update(key).digest('hex').slice(0, 16);
+}
+
+function loadKey(encoded: string, option: string): { id: string; key: Buffer } {
+  const key = typeof encoded === 'string' ? Buffer.from(encoded.trim(), 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) {
+    throw new PipedriveConfigurationError(
+      `${option} must be 32 random bytes, base64-encoded (generate one with \`openssl rand -base64 32\`).`,
+    );
+  }
+  return { id: keyIdOf(key), key };
+}
+
+function aad(header: string, context: string): Buffer {
+  return Buffer.from(`${header}|${context}`, 'utf8');
+}
+
+function b64(bytes: Buffer): string {
+  return bytes.toString('base64url');
+}

@@ -1,0 +1,191 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { InjectPipedriveOptions } from '../pipedrive.constants.js';
+import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
+import { PipedriveConnectionNotFoundError, PipedriveError, PipedriveTokenEndpointError } from '../pipedrive.errors.js';
+import { toConnection } from './connection.mapper.js';
+import { ConnectionStore } from './connection.store.js';
+import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import { PIPEDRIVE_EVENTS, PipedriveEvents } from './pipedrive-events.js';
+import { PipedriveOAuthClient } from './pipedrive-oauth.client.js';
+import type {
+  GetAccessTokenOptions,
+  PipedriveAccessToken,
+  PipedriveConnection,
+  PipedriveIdentity,
+  PipedriveTokenSet,
+} from './pipedrive-token.types.js';
+import { refreshAt } from './refresh-timing.js';
+import { TokenCache } from './token-cache.js';
+import { TokenCipher } from './token-cipher.js';
+import { TokenRefresher } from './token-refresher.js';
+import { TokenSealer } from './token-sealer.js';
+
+/**
+ * Stores connections and hands out valid access tokens. Valid tokens come from memory; due ones
+ * are refreshed once per process (single-flight) and once across instances (database lease).
+ */
+@Injectable()
+export class TokenService {
+  private readonly store: ConnectionStore;
+  private readonly sealer: TokenSealer;
+  private readonly cache: TokenCache;
+  private readonly refresher: TokenRefresher;
+  private readonly inFlight = new Map<string, Promise<PipedriveAccessToken>>();
+
+  constructor(
+    @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
+    @InjectRepository(PipedriveConnectionEntity) repository: Repository<PipedriveConnectionEntity>,
+    private readonly oauth: PipedriveOAuthClient,
+    private readonly events: PipedriveEvents,
+  ) {
+    this.store = new ConnectionStore(repository);
+    this.sealer = new TokenSealer(new TokenCipher(options.encryptionKey, options.previousEncryptionKeys));
+    this.cache = new TokenCache(options.tokenCacheSize);
+    this.refresher = new TokenRefresher(this.store, this.sealer, oauth, events, this.cache, {
+      marginMs: options.refreshMarginSeconds * 1000,
+      leaseMs: options.refreshLeaseSeconds * 1000,
+      requestTimeoutMs: options.tokenRequestTimeoutMs,
+    });
+  }
+
+  /** Stores the tokens of a (company, user); authorizing the same pair again updates its row. */
+  async saveConnection(identity: PipedriveIdentity, tokens: PipedriveTokenSet): Promise<PipedriveConnection> {
+    assertIdentity(identity);
+    const now = Date.now();
+    const expiresAt = now + tokens.expiresIn * 1000;
+    const fields = {
+      apiDomain: tokens.apiDomain,
+      scopes: tokens.scopes,
+      accessToken: this.sealer.seal(identity, 'access', tokens.accessToken),
+      refreshToken: this.sealer.seal(identity, 'refresh', tokens.refreshToken),
+      tokenIssuedAt: now,
+      expiresAt,
+      status: 'active' as const,
+      leaseOwner: null,
+      leaseUntil: null,
+      refreshFailures: 0,
+      refreshBackoffUntil: null,
+      updatedAt: now,
+    };
+    let row = await this.store.findByUser(identity.companyId, identity.userId);
+    let created = false;
+    if (!row) {
+      try {
+        row = await this.store.insert({ ...identity, ...fields, version: 0, createdAt: now });
+        created = true;
+      } catch (error) {
+        // Lost an insert race for the same pair: fall through to the update.
+        row = await this.store.findByUser(identity.companyId, identity.userId);
+        if (!row) throw error;
+      }
+    }
+    if (!created) await this.store.update(row.id, {}, { ...fields, version: () => 'version + 1' });
+    const saved = { ...row, ...fields };
+    this.cache.set(
+      { connectionId: row.id, accessToken: tokens.accessToken, apiDomain: tokens.apiDomain, expiresAt },
+      refreshAt(now, expiresAt, this.options.refreshMarginSeconds * 1000),
+    );
+    const type = created ? PIPEDRIVE_EVENTS.created : PIPEDRIVE_EVENTS.reauthorized;
+    this.events.emit({ type, connectionId: row.id, companyId: identity.companyId, userId: identity.userId });
+    return toConnection(saved);
+  }
+
+  /**
+   * A valid access token. Pass `rejectedToken` after a 401 with it: the token is refreshed unless
+   * the stored one already differs, so concurrent 401s share one refresh.
+   */
+  getAccessToken(connectionId: string, opts?: GetAccessTokenOptions): Promise<PipedriveAccessToken> {
+    const rejected = opts?.rejectedToken;
+    if (rejected === undefined) {
+      const hit = this.cache.fresh(connectionId, Date.now());
+      if (hit) return Promise.resolve(hit);
+    } else {
+      const known = this.cache.peek(connectionId);
+      if (known?.accessToken === rejected) this.cache.delete(connectionId);
+      else if (known && Date.now() < known.expiresAt) return Promise.resolve(known);
+    }
+    return this.singleFlight(connectionId, rejected);
+  }
+
+  async findConnection(id: string): Promise<PipedriveConnection | null> {
+    const row = await this.store.findById(id);
+    return row && toConnection(row);
+  }
+
+  async findConnectionByUser(companyId: number, userId: number): Promise<PipedriveConnection | null> {
+    const row = await this.store.findByUser(companyId, userId);
+    return row && toConnection(row);
+  }
+
+  /**
+   * Revokes the refresh token at Pipedrive (which uninstalls the app for the user), then erases the
+   * tokens. If Pipedrive cannot be reached the tokens are kept and the error thrown, so it can be retried.
+   */
+  async disconnect(connectionId: string): Promise<void> {
+    const row = await this.store.findById(connectionId);
+    if (!row) throw new PipedriveConnectionNotFoundError(`connection ${connectionId}`);
+    if (row.refreshToken) {
+      try {
+        await this.oauth.revoke(this.sealer.open(row, 'refresh'), 'refresh_token');
+      } catch (error) {
+        if (!alreadyInvalid(error)) throw error;
+      }
+    }
+    await this.erase(row, 'disconnected');
+  }
+
+  /** Pipedrive's uninstall notice: erases the tokens. True if the connection existed. */
+  async uninstall(companyId: number, userId: number): Promise<boolean> {
+    const row = await this.store.findByUser(companyId, userId);
+    if (!row) return false;
+    await this.erase(row, 'uninstalled');
+    return true;
+  }
+
+  private async erase(row: PipedriveConnectionEntity, reason: 'disconnected' | 'uninstalled'): Promise<void> {
+    await this.store.update(
+      row.id,
+      {},
+      {
+        status: 'revoked',
+        accessToken: null,
+        refreshToken: null,
+        leaseOwner: null,
+        leaseUntil: null,
+        version: () => 'version + 1',
+        updatedAt: Date.now(),
+      },
+    );
+    this.cache.delete(row.id);
+    if (row.status === 'revoked') return;
+    const { id: connectionId, companyId, userId } = row;
+    this.events.emit({ type: PIPEDRIVE_EVENTS.revoked, connectionId, companyId, userId, reason });
+  }
+
+  private singleFlight(connectionId: string, rejected?: string): Promise<PipedriveAccessToken> {
+    const running = this.inFlight.get(connectionId);
+    if (running) {
+      // A flight that started before this 401 may still return the rejected token: go again once.
+      return running.then((token) =>
+        rejected !== undefined && token.accessToken === rejected ? this.singleFlight(connectionId, rejected) : token,
+      );
+    }
+    const flight = this.refresher.resolve(connectionId, rejected).finally(() => this.inFlight.delete(connectionId));
+    this.inFlight.set(connectionId, flight);
+    return flight;
+  }
+}
+
+/** Pipedrive says the token is already dead: revocation has nothing left to do. */
+function alreadyInvalid(error: unknown): boolean {
+  const code = error instanceof PipedriveTokenEndpointError ? error.details.oauthError : undefined;
+  return code === 'invalid_grant' || code === 'invalid_token';
+}
+
+function assertIdentity({ companyId, userId }: PipedriveIdentity): void {
+  if (!Number.isSafeInteger(companyId) || !Number.isSafeInteger(userId) || companyId <= 0 || userId <= 0) {
+    throw new PipedriveError('A Pipedrive connection needs positive integer companyId and userId.');
+  }
+}

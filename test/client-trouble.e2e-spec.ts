@@ -1,0 +1,188 @@
+import { inspect } from 'node:util';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PipedriveConnectionClient } from '../src/client/pipedrive-connection.client.js';
+import {
+  PipedriveApiError,
+  PipedriveNetworkError,
+  PipedriveRateLimitError,
+  PipedriveTimeoutError,
+} from '../src/pipedrive.errors.js';
+import { startClientFixture, type ClientFixture } from './support/client-fixture.js';
+
+/** Runs `call` and returns what it threw. */
+async function failure(call: () => Promise<unknown>): Promise<Error> {
+  try {
+    await call();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)', () => {
+  let f: ClientFixture;
+  let api: PipedriveConnectionClient;
+
+  beforeAll(async () => {
+    f = await startClientFixture({ client: { timeoutMs: 5_000, maxRetries: 2, maxRateLimitRetries: 3 } });
+    api = f.client.forConnection(f.connectionId);
+    f.emu.seed(1, { deals: 3 });
+  });
+  afterAll(() => f.close());
+  beforeEach(() => f.emu.resetCounts());
+  afterEach(() => {
+    f.emu.faults.apiLatencyMs = 0;
+  });
+
+  /** No token value anywhere a log or a JSON answer could carry it. */
+  function expectNoTokens(error: Error): void {
+    const views = [error.message, JSON.stringify(error), inspect(error, { depth: 10 }), String(error.stack)];
+    for (const view of views) {
+      expect(view).not.toContain(f.grant.access_token);
+      expect(view).not.toContain(f.grant.refresh_token);
+    }
+  }
+
+  describe('401', () => {
+    it('refreshes the token once and retries once', async () => {
+      f.emu.invalidateAccessTokens();
+      expect((await api.deals.get(1)).id).toBe(1);
+      expect(f.emu.counts.refreshToken).toBe(1);
+      expect(f.apiRequests().map((r) => r.status)).toEqual([401, 200]);
+    });
+
+    it('fails on a second 401 instead of looping', async () => {
+      f.emu.failNextApi(2, 401);
+      const error = await failure(() => api.deals.get(1));
+      expect(error).toBeInstanceOf(PipedriveApiError);
+      expect((error as PipedriveApiError).status).toBe(401);
+      expect(f.emu.counts.api).toBe(2);
+      expect(f.emu.counts.refreshToken).toBe(1);
+      expectNoTokens(error);
+    });
+
+    it('shares one refresh between concurrent 401s', async () => {
+      f.emu.invalidateAccessTokens();
+      const deals = await Promise.all(Array.from({ length: 20 }, () => api.deals.get(2)));
+      expect(deals.every((deal) => deal.id === 2)).toBe(true);
+      expect(f.emu.counts.refreshToken).toBe(1);
+    });
+  });
+
+  describe('429', () => {
+    it('waits x-ratelimit-reset, then succeeds', async () => {
+      f.emu.rateLimitNextApi(2, { resetSeconds: 1 });
+      const started = Date.now();
+      expect((await api.deals.get(1)).id).toBe(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_950);
+      expect(f.emu.counts.rateLimited).toBe(2);
+      expect(f.emu.counts.api).toBe(3);
+    });
+
+    it('prefers Retry-After to x-ratelimit-reset', async () => {
+      f.emu.rateLimitNextApi(1, { resetSeconds: 20, retryAfterSeconds: 1 });
+      const started = Date.now();
+      await api.deals.get(1);
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(950);
+      expect(waited).toBeLessThan(15_000);
+    });
+
+    it('backs off without any header', async () => {
+      f.emu.rateLimitNextApi(1, { headers: false });
+      const started = Date.now();
+      await api.deals.get(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      expect(f.emu.counts.api).toBe(2);
+    });
+
+    it('gives up after maxRateLimitRetries waits with PipedriveRateLimitError', async () => {
+      f.emu.rateLimitNextApi(4, { resetSeconds: 0 });
+      const error = await failure(() => api.deals.get(1));
+      expect(error).toBeInstanceOf(PipedriveRateLimitError);
+      expect((error as PipedriveRateLimitError).details).toMatchObject({ status: 429, method: 'GET', path: '/api/v2/deals/1', rateLimit: { remaining: 0 } });
+      expect(f.emu.counts.api).toBe(4);
+      expectNoTokens(error);
+    });
+  });
+
+  describe('5xx and network failures', () => {
+    it('retries a GET', async () => {
+      f.emu.failNextApi(2, 503);
+      expect((await api.deals.get(1)).id).toBe(1);
+      expect(f.emu.counts.api).toBe(3);
+    });
+
+    it('stops after maxRetries', async () => {
+      f.emu.failNextApi(3, 500);
+      const error = await failure(() => api.deals.get(1));
+      expect((error as PipedriveApiError).status).toBe(500);
+      expect(f.emu.counts.api).toBe(3);
+    });
+
+    it('does not retry a POST', async () => {
+      f.emu.failNextApi(1, 503);
+      const error = await failure(() => api.deals.create({ title: 'Once' }));
+      expect((error as PipedriveApiError).status).toBe(503);
+      expect(f.emu.counts.api).toBe(1);
+    });
+
+    it('retries a POST marked idempotent', async () => {
+      f.emu.failNextApi(1, 502);
+      expect((await api.deals.create({ title: 'Retried' }, { idempotent: true })).title).toBe('Retried');
+      expect(f.emu.counts.api).toBe(2);
+    });
+
+    it('retries a GET after a connection reset, not a POST', async () => {
+      f.emu.failNextApi(1, 'reset');
+      expect((await api.deals.get(1)).id).toBe(1);
+      f.emu.failNextApi(1, 'reset');
+      const error = await failure(() => api.post('/v2/deals', { title: 'Reset' }));
+      expect(error).toBeInstanceOf(PipedriveNetworkError);
+      expect((error as PipedriveNetworkError).details).toEqual({ method: 'POST', path: '/api/v2/deals' });
+      expectNoTokens(error);
+    });
+  });
+
+  describe('timeouts and aborts', () => {
+    it('times out a slow answer without retrying it', async () => {
+      f.emu.faults.apiLatencyMs = 2_000;
+      const error = await failure(() => api.deals.get(1, { timeoutMs: 200 }));
+      expect(error).toBeInstanceOf(PipedriveTimeoutError);
+      expect(error.message).toBe('Pipedrive GET /api/v2/deals/1 timed out after 200 ms');
+      expect(f.emu.counts.api).toBe(1);
+      expectNoTokens(error);
+    });
+
+    it("stops when the caller's signal aborts", async () => {
+      f.emu.faults.apiLatencyMs = 2_000;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      const error = await failure(() => api.deals.get(1, { signal: controller.signal }));
+      expect(error).toBeInstanceOf(PipedriveTimeoutError);
+      expect(error.message).toContain('was aborted');
+    });
+
+    it('stops waiting out a 429 when the signal aborts', async () => {
+      f.emu.rateLimitNextApi(1, { resetSeconds: 10 });
+      const error = await failure(() => api.deals.get(1, { signal: AbortSignal.timeout(300) }));
+      expect(error).toBeInstanceOf(PipedriveTimeoutError);
+      expect(f.emu.counts.api).toBe(1);
+    });
+  });
+
+  it('paces a busy connection under the burst limit instead of provoking 429s', async () => {
+    const paced = f.client.forUser(1, 1);
+    await new Promise((resolve) => setTimeout(resolve, 2_100)); // let earlier tests' requests leave the window
+    f.emu.setRateLimit({ limit: 10, windowMs: 2_000 });
+    try {
+      f.emu.resetCounts();
+      const deals = await Promise.all(Array.from({ length: 25 }, () => paced.deals.get(3)));
+      expect(deals).toHaveLength(25);
+      expect(f.emu.counts.rateLimited).toBe(0);
+      expect(f.emu.counts.api).toBe(25);
+    } finally {
+      f.emu.setRateLimit({ limit: 80, windowMs: 2_000 });
+    }
+  });
+});

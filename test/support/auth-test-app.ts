@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type INestApplication, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
+import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
+import { PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
+import { PipedriveEmulator } from '../../src/testing/index.js';
+import { freePort } from './free-port.js';
+
+
+export interface AuthTestApp {
+  url: string;
+  client: { clientId: string; clientSecret: string };
+  emulator: PipedriveEmulator;
+  app: INestApplication;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+export interface AuthTestAppOptions {
+  options?: Partial<PipedriveAuthModuleOptions>;
+  /** false: mount `controllers` instead of the built-in controller. */
+  controller?: boolean;
+  controllers?: Type[];
+  emulator?: PipedriveEmulator;
+}
+
+/**
+ * A minimal app around PipedriveAuthModule alone (no reference app): SQLite file in a temp dir,
+ * the module's own controller, the emulator. For options the reference app does not expose.
+ */
+export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<AuthTestApp> {
+  const port = await freePort();
+  const redirectUri = `http://127.0.0.1:${port}/auth/pipedrive/callback`;
+  const emulator = setup.emulator ?? (await PipedriveEmulator.start());
+  // One client per app: apps sharing an emulator each register their own callback URL.
+  const client = { clientId: `auth-test-client-${port}`, clientSecret: randomBytes(16).toString('hex') };
+  emulator.registerClient({ ...client, redirectUri });
+  const dir = mkdtempSync(join(tmpdir(), 'npd-auth-'));
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({
+        type: 'sqlite',
+        database: join(dir, 'db.sqlite'),
+        autoLoadEntities: true,
+        migrations: PIPEDRIVE_MIGRATIONS,
+        migrationsRun: true,
+      }),
+      PipedriveAuthModule.forRoot({
+        ...client,
+        redirectUri,
+        oauthBaseUrl: emulator.url,
+        encryptionKey: randomBytes(32).toString('base64'),
+        sessionSecret: randomBytes(32).toString('hex'),
+        controller: setup.controller ?? true,
+        isGlobal: true,
+        ...setup.options,
+      }),
+    ],
+    controllers: setup.controllers ?? [],
+  })
+  class AuthTestModule {}
+  const app = await NestFactory.create(AuthTestModule, { logger: ['error', 'warn'], abortOnError: false });
+  await app.listen(port, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    client,
+    emulator,
+    app,
+    dataSource: app.get<DataSource>(getDataSourceToken()),
+    close: async () => {
+      await app.close();
+      if (!setup.emulator) await emulator.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

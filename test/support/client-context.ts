@@ -1,0 +1,87 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Logger } from 'typeorm';
+import { PipedriveClient } from '../../src/client/pipedrive.client.js';
+import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
+import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
+import { PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
+import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
+import { TokenService } from '../../src/tokens/token.service.js';
+
+export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
+
+/** The token endpoint's JSON, as `emu.grant()` returns it. */
+export interface GrantAnswer {
+  access_token: string;
+  refresh_token: string;
+  scope: string;
+  expires_in: number;
+  api_domain: string;
+}
+
+class ClientTestModule {}
+
+export interface ClientContext {
+  app: INestApplicationContext;
+  tokens: TokenService;
+  client: PipedriveClient;
+  /** Stores the grant as the connection of (companyId, userId). */
+  connect(identity: { companyId: number; userId: number }, grant: GrantAnswer): Promise<PipedriveConnection>;
+  close(): Promise<void>;
+}
+
+/** PipedriveAuthModule without controller on a fresh SQLite file, migrations run, as an app would use it. */
+export async function startClientContext(
+  oauthBaseUrl: string,
+  options: Partial<PipedriveAuthModuleOptions> = {},
+  /** Sees every SQL query (benchmarks count them). */
+  logger?: Logger,
+): Promise<ClientContext> {
+  const dir = mkdtempSync(join(tmpdir(), 'npd-client-'));
+  const database = TypeOrmModule.forRoot({
+    type: 'sqlite',
+    database: join(dir, 'pipedrive.sqlite'),
+    autoLoadEntities: true,
+    migrations: PIPEDRIVE_MIGRATIONS,
+    migrationsRun: true,
+    enableWAL: true,
+    busyTimeout: 5_000,
+    ...(logger && { logger, logging: ['query'] as const }),
+  });
+  const pipedrive = PipedriveAuthModule.forRoot({
+    controller: false,
+    ...CLIENT_APP,
+    oauthBaseUrl,
+    encryptionKey: Buffer.alloc(32, 9).toString('base64'),
+    sessionSecret: 'x'.repeat(48),
+    ...options,
+  });
+  const app = await NestFactory.createApplicationContext(
+    { module: ClientTestModule, imports: [database, pipedrive] },
+    { logger: ['error', 'warn'] },
+  );
+  const tokens = app.get(TokenService);
+  return {
+    app,
+    tokens,
+    client: app.get(PipedriveClient),
+    connect: (identity, grant) =>
+      tokens.saveConnection(identity, {
+        accessToken: grant.access_token,
+        refreshToken: grant.refresh_token,
+        tokenType: 'Bearer',
+        expiresIn: grant.expires_in,
+        scopes: grant.scope.split(','),
+        apiDomain: grant.api_domain,
+      }),
+    close: async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { PipedriveEmulator, type RecordedRequest } from '../../src/testing/index.js';
+import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
+import { CLIENT_APP, startClientContext, type ClientContext, type GrantAnswer } from './client-context.js';
+
+export const USER = { companyId: 1, userId: 1 };
+
+export interface ClientFixture extends ClientContext {
+  emu: PipedriveEmulator;
+  /** Connection of USER, stored from an emulator grant. */
+  connectionId: string;
+  grant: GrantAnswer;
+  /** The emulator's API requests since the last resetCounts(). */
+  apiRequests(): RecordedRequest[];
+}
+
+/** The emulator, PipedriveAuthModule on a fresh SQLite file, and one connection made from a grant. */
+export async function startClientFixture(options: Partial<PipedriveAuthModuleOptions> = {}): Promise<ClientFixture> {
+  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP] });
+  const context = await startClientContext(emu.url, options);
+  const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
+  const { id } = await context.connect(USER, grant);
+  emu.resetCounts();
+  return {
+    ...context,
+    emu,
+    connectionId: id,
+    grant,
+    apiRequests: () => emu.requests.filter((r) => r.path.startsWith('/api/')),
+    close: async () => {
+      await context.close();
+      await emu.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app/app.module.js';
+import type { Env } from '../../src/app/config/app-config.js';
+import { configureApp } from '../../src/app/configure-app.js';
+import { PipedriveEmulator } from '../../src/testing/index.js';
+import { freePort } from './free-port.js';
+
+export const TEST_CLIENT = { clientId: 'test-client-id', clientSecret: 'test-client-secret-0123456789' };
+
+export interface ReferenceAppOptions {
+  /** `sqlite:PATH` or `postgres://...` */
+  databaseUrl: string;
+  /** Reuse an emulator (e.g. across a restart); a new one is started otherwise and closed with the app. */
+  emulator?: PipedriveEmulator;
+  /** Extra environment variables, e.g. PIPEDRIVE_REQUIRE_STATE=false. */
+  env?: Env;
+}
+
+export interface ReferenceApp {
+  url: string;
+  emulator: PipedriveEmulator;
+  app: INestApplication;
+  dataSource: DataSource;
+  /** Stops the app and starts it again on the same database, port, keys and emulator. */
+  restart(): Promise<ReferenceApp>;
+  close(): Promise<void>;
+}
+
+/** Boots the reference app exactly as main.ts does, on a real port, against the emulator. */
+export async function startReferenceApp(options: ReferenceAppOptions): Promise<ReferenceApp> {
+  const port = await freePort();
+  const redirectUri = `http://127.0.0.1:${port}/auth/pipedrive/callback`;
+  const ownEmulator = !options.emulator;
+  const emulator =
+    options.emulator ?? (await PipedriveEmulator.start({ clients: [{ ...TEST_CLIENT, redirectUri }] }));
+  if (!ownEmulator) emulator.registerClient({ ...TEST_CLIENT, redirectUri });
+  const env: Env = {
+    NODE_ENV: 'test',
+    PORT: String(port),
+    PIPEDRIVE_SANDBOX: 'false',
+    PIPEDRIVE_CLIENT_ID: TEST_CLIENT.clientId,
+    PIPEDRIVE_CLIENT_SECRET: TEST_CLIENT.clientSecret,
+    PIPEDRIVE_REDIRECT_URI: redirectUri,
+    PIPEDRIVE_OAUTH_URL: emulator.url,
+    PIPEDRIVE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    DATABASE_URL: options.databaseUrl,
+    ...options.env,
+  };
+  return boot(env, emulator, ownEmulator);
+}
+
+async function boot(env: Env, emulator: PipedriveEmulator, ownEmulator: boolean): Promise<ReferenceApp> {
+  const app = configureApp(await NestFactory.create(AppModule.forRoot(env), { logger: ['error', 'warn'] }));
+  await app.listen(Number(env.PORT), '127.0.0.1');
+  const close = async (closeEmulator: boolean) => {
+    await app.close();
+    if (closeEmulator) await emulator.close();
+  };
+  return {
+    url: `http://127.0.0.1:${env.PORT}`,
+    emulator,
+    app,
+    dataSource: app.get<DataSource>(getDataSourceToken()),
+    restart: async () => {
+      await close(false);
+      return boot(env, emulator, ownEmulator);
+    },
+    close: () => close(ownEmulator),
+  };
+}
