@@ -1,63 +1,61 @@
 /**
  * A refresh storm: many concurrent callers find one connection's access token expired.
  * Counts the calls that reach Pipedrive's token endpoint (the emulator's counter) through this library
- * (one process, then several instances sharing one database) and through the official SDK's OAuth2Configuration.
+ * (one process, then several instances sharing one SQLite file) and through the official SDK's
+ * OAuth2Configuration (one configuration per process, as the SDK's docs set it up).
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { OAuth2Configuration } from 'pipedrive/v2';
 import { PipedriveEmulator } from '../src/testing/index.js';
-import { startTokenInstance, type TokenInstance } from './support/token-instance.js';
+import { createTokenFixture, type TokenFixture } from '../test/support/token-fixture.js';
+import { TOKEN_TEST_CLIENT, TOKEN_TEST_REDIRECT, type TokenModule } from '../test/support/token-module.js';
 
 const CALLERS = 1_000;
 const INSTANCES = 4;
-const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret', redirectUri: 'http://127.0.0.1/callback' };
-const USER = { companyId: 1, userId: 1 };
+const TOKEN_LATENCY_MS = 50;
+let nextUser = 1;
 
-async function libraryStorm(emulator: PipedriveEmulator, instances: TokenInstance[]): Promise<number> {
-  const grant = emulator.grant({ clientId: CLIENT.clientId, ...USER });
-  const { id } = await instances[0]!.saveExpired(USER, grant);
-  emulator.resetCounts();
+async function libraryStorm(fx: TokenFixture, instances: TokenModule[]): Promise<number> {
+  const { connection } = await fx.saveExpired(instances[0]!, { companyId: 1, userId: nextUser++ });
+  fx.emu.resetCounts();
   await Promise.all(
-    Array.from({ length: CALLERS }, (_, i) => instances[i % instances.length]!.tokens.getAccessToken(id)),
+    Array.from({ length: CALLERS }, (_, i) => instances[i % instances.length]!.tokens.getAccessToken(connection.id)),
   );
-  return emulator.counts.refreshToken;
+  return fx.emu.counts.refreshToken;
 }
 
-async function sdkStorm(emulator: PipedriveEmulator, instances: number): Promise<number> {
-  const grant = emulator.grant({ clientId: CLIENT.clientId, ...USER });
+async function sdkStorm(emu: PipedriveEmulator, instances: number): Promise<number> {
+  const grant = emu.grant({ clientId: TOKEN_TEST_CLIENT.clientId, companyId: 1, userId: nextUser++ });
   const configs = Array.from({ length: instances }, () => {
-    const config = new OAuth2Configuration({ ...CLIENT, host: emulator.url });
+    const config = new OAuth2Configuration({ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT, host: emu.url });
     // The SDK's own way to load a stored token; a lifetime of 1 ms makes it expired a moment later.
     config.updateToken({ ...grant, expires_in: 0.001 });
     return config;
   });
   await new Promise((resolve) => setTimeout(resolve, 5));
-  emulator.resetCounts();
+  emu.resetCounts();
   await Promise.all(Array.from({ length: CALLERS }, (_, i) => configs[i % instances]!.getAccessToken()));
-  return emulator.counts.refreshToken;
+  return emu.counts.refreshToken;
 }
 
 async function main(): Promise<void> {
-  const emulator = await PipedriveEmulator.start({ clients: [CLIENT] });
-  emulator.faults.tokenLatencyMs = 50; // a realistic round trip widens the race, as in production
-  const dir = mkdtempSync(join(tmpdir(), 'npd-bench-'));
-  const databaseUrl = `sqlite:${join(dir, 'storm.sqlite')}`;
-  const instances: TokenInstance[] = [];
+  const fx = await createTokenFixture('sqlite');
+  fx.emu.faults.tokenLatencyMs = TOKEN_LATENCY_MS; // a realistic round trip widens the race, as in production
   try {
-    for (let i = 0; i < INSTANCES; i++) instances.push(await startTokenInstance({ emulator, client: CLIENT, databaseUrl }));
+    const instances = [];
+    for (let i = 0; i < INSTANCES; i++) instances.push(await fx.start());
     const rows = [
-      { storm: `${CALLERS} callers, 1 process`, library: await libraryStorm(emulator, instances.slice(0, 1)), sdk: await sdkStorm(emulator, 1) },
-      { storm: `${CALLERS} callers, ${INSTANCES} instances, 1 database`, library: await libraryStorm(emulator, instances), sdk: await sdkStorm(emulator, INSTANCES) },
+      { storm: `${CALLERS} callers, 1 process`, library: await libraryStorm(fx, instances.slice(0, 1)), sdk: await sdkStorm(fx.emu, 1) },
+      {
+        storm: `${CALLERS} callers, ${INSTANCES} instances, one SQLite file`,
+        library: await libraryStorm(fx, instances),
+        sdk: await sdkStorm(fx.emu, INSTANCES),
+      },
     ];
-    console.log('Token-endpoint calls for one expired connection (fewer is better; 1 is ideal):');
+    console.log(`Token-endpoint calls for one expired connection (token endpoint latency ${TOKEN_LATENCY_MS} ms; 1 is ideal):`);
     console.table(rows.map((row) => ({ ...row, 'sdk / library': `${(row.sdk / Math.max(row.library, 1)).toFixed(0)}x` })));
   } finally {
-    for (const instance of instances) await instance.close();
-    await emulator.close();
-    rmSync(dir, { recursive: true, force: true });
+    await fx.close();
   }
 }
 

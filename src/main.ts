@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app/app.module.js';
 import { AppConfigError, loadAppConfig } from './app/config/app-config.js';
 import { configureApp } from './app/configure-app.js';
+import { PipedriveConfigurationError } from './index.js';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof AppConfigError) {
+  if (error instanceof AppConfigError || error instanceof PipedriveConfigurationError) {
     console.error(`Configuration error: ${error.message}`);
   } else {
     console.error(error);

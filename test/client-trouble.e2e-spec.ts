@@ -172,10 +172,11 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
   });
 
   it('paces a busy connection under the burst limit instead of provoking 429s', async () => {
-    const paced = f.client.forUser(1, 1);
-    await new Promise((resolve) => setTimeout(resolve, 2_100)); // let earlier tests' requests leave the window
     f.emu.setRateLimit({ limit: 10, windowMs: 2_000 });
     try {
+      const user = { companyId: 1, userId: 2 };
+      await f.connect(user, f.emu.grant({ clientId: 'client-app', ...user }));
+      const paced = f.client.forUser(user.companyId, user.userId);
       f.emu.resetCounts();
       const deals = await Promise.all(Array.from({ length: 25 }, () => paced.deals.get(3)));
       expect(deals).toHaveLength(25);

@@ -11,9 +11,9 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
   let fx: TokenFixture;
   let instance: TokenModule;
   const workers: TokenWorker[] = [];
-  const worker = (connectionId: string, calls: number, options = {}, database = fx.database) => {
+  const worker = (connectionId: string, calls: number, options = {}) => {
     const spawned = spawnTokenWorker({
-      database,
+      database: fx.database,
       options: { oauthBaseUrl: fx.emu.url, encryptionKey: fx.options().encryptionKey, ...options },
       connectionId,
       calls,
@@ -49,27 +49,6 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     expect(digests.has(tokenDigest(mine.accessToken))).toBe(true);
   }, 60_000);
 
-  it.runIf(kind === 'sqlite')('copes with SQLITE_BUSY when the app set no busyTimeout and no WAL', async () => {
-    const { connection } = await fx.saveExpired(instance, { companyId: 3, userId: 1 });
-    const plain = { ...fx.database, plain: true };
-    const team = Array.from({ length: WORKERS }, () => worker(connection.id, CALLS_PER_WORKER, {}, plain));
-    await Promise.all(team.map((w) => w.ready));
-    fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 20;
-    // Another process holds the write lock for a while: every lease UPDATE meets SQLITE_BUSY first.
-    const locker = new sqlite3.Database((fx.database as { path: string }).path);
-    await run(locker, 'BEGIN EXCLUSIVE');
-    team.forEach((w) => w.go());
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    await run(locker, 'COMMIT');
-    locker.close();
-    const results = await Promise.all(team.map((w) => w.result));
-    fx.emu.faults.tokenLatencyMs = 0;
-    expect(results.flatMap((r) => r.errors)).toEqual([]);
-    expect(fx.emu.counts.refreshToken).toBe(1);
-    expect(new Set(results.flatMap((r) => r.digests)).size).toBe(1);
-  }, 60_000);
-
   it('takes over the lease of a process killed mid-refresh once the lease expires', async () => {
     const { connection, grant } = await fx.saveExpired(instance, { companyId: 2, userId: 1 });
     const holder = worker(connection.id, 10, { refreshLeaseSeconds: 2, tokenRequestTimeoutMs: 60_000 });
@@ -78,6 +57,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     fx.emu.faults.tokenLatencyMs = 60_000; // the holder's refresh hangs at Pipedrive
     holder.go();
     const leaseUntil = await waitForLease(instance, connection.id);
+    await waitFor(() => fx.emu.counts.refreshToken === 1, 'the holder never reached the token endpoint');
     holder.child.kill('SIGKILL');
     fx.emu.faults.tokenLatencyMs = 0;
     const token = await instance.tokens.getAccessToken(connection.id);
@@ -91,18 +71,69 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
   }, 60_000);
 });
 
+describe('refresh across processes on SQLite without busyTimeout', () => {
+  let fx: TokenFixture;
+  let instance: TokenModule;
+  const workers: TokenWorker[] = [];
+
+  beforeAll(async () => {
+    fx = await createTokenFixture('sqlite');
+    instance = await fx.start();
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    await fx?.close();
+  });
+
+  it('copes with SQLITE_BUSY when the app set no busyTimeout', async () => {
+    const { connection } = await fx.saveExpired(instance, { companyId: 3, userId: 1 });
+    const plain = { ...fx.database, plain: true };
+    const options = { oauthBaseUrl: fx.emu.url, encryptionKey: fx.options().encryptionKey };
+    const team = Array.from({ length: WORKERS }, () =>
+      spawnTokenWorker({ database: plain, options, connectionId: connection.id, calls: CALLS_PER_WORKER }),
+    );
+    workers.push(...team);
+    await Promise.all(team.map((w) => w.ready));
+    fx.emu.resetCounts();
+    fx.emu.faults.tokenLatencyMs = 20;
+    // Another process holds the write lock longer than node-sqlite3's built-in 1 s busy wait:
+    // the lease UPDATEs fail with SQLITE_BUSY until it lets go.
+    const locker = new sqlite3.Database((fx.database as { path: string }).path);
+    await run(locker, 'BEGIN EXCLUSIVE');
+    team.forEach((w) => w.go());
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await run(locker, 'COMMIT');
+    locker.close();
+    const results = await Promise.all(team.map((w) => w.result));
+    fx.emu.faults.tokenLatencyMs = 0;
+    expect(results.flatMap((r) => r.errors)).toEqual([]);
+    expect(fx.emu.counts.refreshToken).toBe(1);
+    expect(new Set(results.flatMap((r) => r.digests)).size).toBe(1);
+  }, 60_000);
+
+});
+
 function run(db: sqlite3.Database, sql: string): Promise<void> {
   return new Promise((resolve, reject) => db.exec(sql, (error) => (error ? reject(error) : resolve())));
 }
 
 async function waitForLease(instance: TokenModule, id: string): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
+  let leaseUntil = 0;
+  await waitFor(async () => {
     const [row] = await instance.dataSource.query(
       `SELECT lease_owner, lease_until FROM pipedrive_connections WHERE id = '${id}'`,
     );
-    if (row?.lease_owner) return Number(row.lease_until);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    leaseUntil = Number(row?.lease_until);
+    return Boolean(row?.lease_owner);
+  }, 'the worker never took the lease');
+  return leaseUntil;
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, failure: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error('the worker never took the lease');
+  throw new Error(failure);
 }

@@ -42,6 +42,16 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
     expect(Number(count)).toBe(2);
   });
 
+  it('gives concurrent first authorizations of one pair a single row', async () => {
+    const u = user();
+    const other = await fx.start();
+    const saved = await Promise.all([instance, other, instance, other].map((i) => fx.saveExpired(i, u)));
+    expect(new Set(saved.map((s) => s.connection.id)).size).toBe(1);
+    const rows = await instance.dataSource.query(`SELECT id FROM pipedrive_connections WHERE company_id = ${u.companyId}`);
+    expect(rows).toHaveLength(1);
+    await other.close();
+  });
+
   it('refuses a ciphertext copied from another row', async () => {
     const a = await fx.saveExpired(instance, user());
     const b = await fx.saveExpired(instance, user());

@@ -20,9 +20,11 @@ export function verifySessionToken(token: string, secret: string, now = new Date
   if (parts.length !== 3) return undefined;
   const [connectionId, expires, signature] = parts;
   if (!CONNECTION_ID.test(connectionId) || !/^\d{1,12}$/.test(expires)) return undefined;
-  const expected = mac(connectionId, expires, secret);
-  const given = Buffer.from(signature, 'base64url');
-  // Both are HMAC-SHA256 outputs when well-formed: the length check reveals nothing secret.
+  // Compare the encoded text, not decoded bytes: base64url decoding ignores the last character's spare
+  // bits, so two different cookies could otherwise decode to the same signature.
+  const expected = Buffer.from(mac(connectionId, expires, secret).toString('base64url'));
+  const given = Buffer.from(signature);
+  // Both are encoded HMAC-SHA256 outputs when well-formed: the length check reveals nothing secret.
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   if (Number(expires) * 1000 <= now.getTime()) return undefined;
   return connectionId;

@@ -1,6 +1,6 @@
 import type { PipedriveRateLimitState } from '../pipedrive.errors.js';
 
-/** Longest wait a 429 may ask for; beyond it (e.g. a spent daily budget) the call fails at once. */
+/** Longest wait a 429 or 5xx may ask for; beyond it (e.g. a spent daily budget) the call fails at once. */
 export const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 
 /**

@@ -8,11 +8,20 @@ export type PipedriveQuery = Readonly<Record<string, PipedriveQueryValue>>;
 
 /** Options of one API call. */
 export interface PipedriveRequestOptions {
-  /** Query-string parameters. */
+  /**
+   * Query-string parameters.
+   * @default none
+   */
   query?: PipedriveQuery;
-  /** JSON body (POST, PATCH, PUT). */
+  /**
+   * JSON body (POST, PATCH, PUT).
+   * @default none
+   */
   body?: unknown;
-  /** Aborts the call, including waits for the rate limit and between retries. */
+  /**
+   * Aborts the call, including waits for the rate limit and between retries (-> PipedriveTimeoutError).
+   * @default none
+   */
   signal?: AbortSignal;
   /**
    * Timeout of each attempt, from sending to the whole answer; rate-limit waits do not count.

@@ -1,4 +1,4 @@
-import { PipedriveNetworkError, PipedriveTimeoutError, type PipedriveRateLimitState } from '../pipedrive.errors.js';
+import { PipedriveNetworkError, PipedriveTimeoutError } from '../pipedrive.errors.js';
 import { toApiError } from './api-error.js';
 import { toApiPath, toQueryString } from './api-path.js';
 import { MAX_RATE_LIMIT_WAIT_MS, rateLimitWaitMs, retryWaitMs, sleep, withJitter } from './backoff.js';
@@ -10,13 +10,10 @@ import { toResponse } from './to-response.js';
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 
-/**
- * What an answer may teach the rate limiter. Not a 429 (its wait is handled as a pause, and Retry-After
- * outranks its reset), nor an error page without rate-limit headers (a CDN's, not Pipedrive's count).
- */
-function pacingInfo(status: number, rateLimit: PipedriveRateLimitState): PipedriveRateLimitState | undefined {
-  if (status === 429 || (status >= 300 && rateLimit.limit === undefined)) return undefined;
-  return rateLimit;
+/** undici's message and code, e.g. `other side closed (UND_ERR_SOCKET)`; they never carry headers. */
+function describe(cause: unknown): string {
+  const { message, code } = cause as { message?: string; code?: string };
+  return code ? `${message} (${code})` : String(message);
 }
 
 /** Waits for the caller's signal-aware `wait`, turning an abort into PipedriveTimeoutError. */
@@ -58,24 +55,24 @@ export async function executeRequest<T>(
   let retries = 0;
   let rateLimitWaits = 0;
   for (;;) {
+    const pool = ctx.pools.get(token.apiDomain);
     const wait = limiter.acquire(signal);
     if (wait !== undefined) await waitOrAbort(wait, attempt);
     const startedAt = Date.now();
     let answer: Answer;
     try {
-      answer = await sendAttempt(ctx.pools.get(token.apiDomain), attempt);
+      answer = await sendAttempt(pool, attempt);
     } catch (cause) {
       limiter.release(Date.now() - startedAt);
       if (cause instanceof PipedriveTimeoutError) throw cause;
-      const reason = (cause as { code?: string }).code ?? (cause as Error).message;
-      const failure = new PipedriveNetworkError(`Pipedrive ${method} ${apiPath} failed: ${reason}`, { method, path: apiPath }, { cause });
+      const failure = new PipedriveNetworkError(`Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`, { method, path: apiPath }, { cause });
       if (!retryable || retries >= ctx.options.maxRetries) throw failure;
       await waitOrAbort(sleep(withJitter(retryWaitMs(retries++)), signal), attempt);
       continue;
     }
     const status = answer.status;
     const rateLimit = readRateLimit(answer.headers);
-    limiter.release(Date.now() - startedAt, pacingInfo(status, rateLimit));
+    limiter.release(Date.now() - startedAt, status, rateLimit);
     if (status < 300) return toResponse<T>(attempt, answer, rateLimit);
     if (status === 401 && !refreshed) {
       refreshed = true;
@@ -93,7 +90,9 @@ export async function executeRequest<T>(
       continue;
     }
     if (status < 500 || !retryable || retries >= ctx.options.maxRetries) throw error;
-    await waitOrAbort(sleep(withJitter(retryWaitMs(retries++, rateLimit.retryAfterSeconds)), signal), attempt);
+    const waitMs = retryWaitMs(retries++, rateLimit.retryAfterSeconds);
+    if (waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;
+    await waitOrAbort(sleep(withJitter(waitMs), signal), attempt);
   }
 }
 

@@ -1,9 +1,11 @@
 import { Pool } from 'undici';
+import { PipedriveError } from '../pipedrive.errors.js';
 
 /** One keep-alive undici Pool per Pipedrive origin (each company has its own api_domain). */
 export class HttpPools {
   private readonly byDomain = new Map<string, Pool>();
   private readonly byOrigin = new Map<string, Pool>();
+  private closed = false;
 
   constructor(private readonly connectionsPerOrigin: number) {}
 
@@ -12,7 +14,9 @@ export class HttpPools {
     return this.byDomain.get(apiDomain) ?? this.create(apiDomain);
   }
 
+  /** Waits for requests in flight, then closes every connection; later requests fail. */
   async close(): Promise<void> {
+    this.closed = true;
     const pools = [...this.byOrigin.values()];
     this.byDomain.clear();
     this.byOrigin.clear();
@@ -20,6 +24,7 @@ export class HttpPools {
   }
 
   private create(apiDomain: string): Pool {
+    if (this.closed) throw new PipedriveError('PipedriveClient is closed: its module was destroyed.');
     const origin = new URL(apiDomain).origin;
     let pool = this.byOrigin.get(origin);
     if (pool === undefined) {

@@ -13,15 +13,19 @@ import type * as R from './resource.types.js';
  * `/v2/deals`, `/v1/users/me`. Get one from {@link PipedriveClient.forConnection} or `forUser`.
  */
 export class PipedriveConnectionClient {
+  // v2 resources (cursor pagination, PATCH updates).
   readonly deals = new PipedriveResource<R.PipedriveDeal, In.PipedriveDealInput>(this, '/v2/deals');
   readonly persons = new PipedriveResource<R.PipedrivePerson, In.PipedrivePersonInput>(this, '/v2/persons');
   readonly organizations = new PipedriveResource<R.PipedriveOrganization, In.PipedriveOrganizationInput>(this, '/v2/organizations');
   readonly activities = new PipedriveResource<R.PipedriveActivity, In.PipedriveActivityInput>(this, '/v2/activities');
   readonly pipelines = new PipedriveResource<R.PipedrivePipeline, In.PipedrivePipelineInput>(this, '/v2/pipelines');
   readonly stages = new PipedriveResource<R.PipedriveStage, In.PipedriveStageInput>(this, '/v2/stages');
+  // v1-only resources (offset pagination): leads update with PATCH, notes with PUT.
   readonly leads = new PipedriveResource<R.PipedriveLead, In.PipedriveLeadInput, string>(this, '/v1/leads');
   readonly notes = new PipedriveResource<R.PipedriveNote, In.PipedriveNoteInput>(this, '/v1/notes', 'PUT');
   readonly users = { me: (options?: PipedriveRequestOptions) => this.get<R.PipedriveUser>('/v1/users/me', options) };
+
+  private lookup: Promise<string> | undefined;
 
   constructor(
     private readonly context: RequestContext,
@@ -29,10 +33,16 @@ export class PipedriveConnectionClient {
   ) {}
 
   /** The connection's id (looked up once when the client came from `forUser`). */
-  async connectionId(): Promise<string> {
-    if (typeof this.connection === 'string') return this.connection;
-    this.connection = await this.connection();
-    return this.connection;
+  connectionId(): Promise<string> {
+    if (typeof this.connection === 'string') return Promise.resolve(this.connection);
+    this.lookup ??= this.connection().then(
+      (id) => (this.connection = id),
+      (error: unknown) => {
+        this.lookup = undefined; // not connected yet: ask again next time
+        throw error;
+      },
+    );
+    return this.lookup;
   }
 
   /** One call with the whole answer: `data`, `additionalData`, `rateLimit`. */

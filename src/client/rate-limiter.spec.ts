@@ -24,7 +24,7 @@ describe('ConnectionRateLimiter', () => {
     expect(limiter.acquire()).toBeUndefined();
     const second = limiter.acquire()!;
     expect(second).toBeInstanceOf(Promise);
-    limiter.release(5, { limit: 3, remaining: 2, resetSeconds: 2 });
+    limiter.release(5, 200, { limit: 3, remaining: 2, resetSeconds: 2 });
     await second;
     expect(await goesNow(limiter)).toBe(true); // third of 3 in the window
     expect(await goesNow(limiter)).toBe(false);
@@ -33,7 +33,7 @@ describe('ConnectionRateLimiter', () => {
   it('lets a waiting request go once the oldest send has left the window', async () => {
     const limiter = new ConnectionRateLimiter();
     limiter.acquire();
-    limiter.release(5, { limit: 1, remaining: 0, resetSeconds: 2 });
+    limiter.release(5, 200, { limit: 1, remaining: 0, resetSeconds: 2 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
     await vi.advanceTimersByTimeAsync(BURST_WINDOW_MS - 10);
@@ -45,7 +45,7 @@ describe('ConnectionRateLimiter', () => {
   it('does not pace a server that sends no rate-limit headers', async () => {
     const limiter = new ConnectionRateLimiter();
     limiter.acquire();
-    limiter.release(5, { limit: undefined, remaining: undefined, resetSeconds: undefined });
+    limiter.release(5, 200, { limit: undefined, remaining: undefined, resetSeconds: undefined });
     for (let i = 0; i < 1_000; i++) expect(limiter.acquire()).toBeUndefined();
   });
 
@@ -53,7 +53,7 @@ describe('ConnectionRateLimiter', () => {
     const limiter = new ConnectionRateLimiter();
     limiter.acquire();
     // Our log has 1 send; the server counts 10 of 10 and frees capacity in 1 s.
-    limiter.release(5, { limit: 10, remaining: 0, resetSeconds: 1 });
+    limiter.release(5, 200, { limit: 10, remaining: 0, resetSeconds: 1 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
     await vi.advanceTimersByTimeAsync(900);
@@ -65,7 +65,7 @@ describe('ConnectionRateLimiter', () => {
   it('holds every request during a pause', async () => {
     const limiter = new ConnectionRateLimiter();
     limiter.acquire();
-    limiter.release(5, { limit: 100, remaining: 99 });
+    limiter.release(5, 200, { limit: 100, remaining: 99 });
     limiter.pause(Date.now() + 500);
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
@@ -82,7 +82,17 @@ describe('ConnectionRateLimiter', () => {
     const waiting = limiter.acquire(controller.signal)!;
     controller.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
-    limiter.release(5, { limit: 2, remaining: 1 });
+    limiter.release(5, 200, { limit: 2, remaining: 1 });
     expect(limiter.acquire()).toBeUndefined();
+  });
+
+  it('counts a 429 as not admitted and halves its share of the limit', async () => {
+    const limiter = new ConnectionRateLimiter();
+    limiter.acquire();
+    limiter.release(5, 200, { limit: 4, remaining: 3 });
+    for (let i = 0; i < 3; i++) expect(limiter.acquire()).toBeUndefined();
+    limiter.release(5, 429, { limit: 4, remaining: 0 }); // another instance took the capacity
+    // 3 of 4 count now (one answered, two in flight), but the share is down to 2.
+    expect(await goesNow(limiter)).toBe(false);
   });
 });

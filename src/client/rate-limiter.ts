@@ -1,9 +1,10 @@
 import type { PipedriveRateLimitState } from '../pipedrive.errors.js';
+import { BurstShare } from './burst-share.js';
 
 /** Pipedrive counts requests per token over a rolling 2-second window. */
 export const BURST_WINDOW_MS = 2_000;
-/** Minimum slack for the server seeing a request later than we sent it. */
-const MIN_MARGIN_MS = 20;
+/** Slack for clock granularity between our estimate and Pipedrive's count. */
+const MARGIN_MS = 10;
 
 interface Waiter {
   resolve(): void;
@@ -14,20 +15,22 @@ interface Waiter {
 
 /**
  * Paces one connection so it stays under Pipedrive's burst limit instead of provoking 429s.
- * It keeps a log of send times in the rolling window and lets a request go while the log holds fewer
- * than `x-ratelimit-limit`. Answers reconcile the log: when `x-ratelimit-remaining` says the token is
- * busier than our log shows (another process shares it), placeholder entries make up the difference
- * and expire when `x-ratelimit-reset` says capacity frees.
+ * A request counts against the rolling window while in flight and, once answered, from its estimated
+ * arrival at Pipedrive (answer time minus half the fastest round trip seen) until the window has rolled
+ * past it. A request may go while fewer than this instance's {@link BurstShare} of `x-ratelimit-limit`
+ * count. Answers reconcile the count: when `x-ratelimit-remaining` shows the token busier than we know
+ * (another instance shares it), placeholder entries make up the difference until `x-ratelimit-reset`.
  */
 export class ConnectionRateLimiter {
   /** From `x-ratelimit-limit`; 0 until the first answer (one probe request at a time), Infinity without headers. */
   private limit = 0;
-  /** Send times, ascending; entries before `head` have left the window. */
-  private sent: number[] = [];
+  /** Estimated arrival times of answered requests, ascending; entries before `head` have left the window. */
+  private arrived: number[] = [];
   private head = 0;
+  private readonly share = new BurstShare(BURST_WINDOW_MS);
   private inFlight = 0;
   private blockedUntil = 0;
-  private latencyMs = 0;
+  private fastestRoundTripMs = Infinity;
   private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastUsed = 0;
@@ -37,7 +40,7 @@ export class ConnectionRateLimiter {
     const now = Date.now();
     this.lastUsed = now;
     if (this.waiters.length === 0 && this.canSend(now)) {
-      this.record(now);
+      this.inFlight += 1;
       return undefined;
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -52,12 +55,21 @@ export class ConnectionRateLimiter {
     });
   }
 
-  /** A request acquired earlier got its answer (`state` from its headers) or failed without one. */
-  release(latencyMs: number, state?: PipedriveRateLimitState): void {
+  /**
+   * A request acquired earlier got an answer with `status` after `roundTripMs`, or none (`status`
+   * undefined: it may still have been counted, so it is kept as arrived now). A 429 was not admitted,
+   * so it is not counted, and it teaches nothing: its wait is a pause. Error pages without rate-limit
+   * headers (a CDN's) don't switch pacing off.
+   */
+  release(roundTripMs: number, status?: number, state?: PipedriveRateLimitState): void {
     const now = Date.now();
     this.inFlight -= 1;
-    this.latencyMs = this.latencyMs === 0 ? latencyMs : this.latencyMs * 0.9 + latencyMs * 0.1;
-    if (state !== undefined) this.learn(state, now);
+    if (status === 429) this.share.shrink(now);
+    else {
+      if (roundTripMs < this.fastestRoundTripMs) this.fastestRoundTripMs = roundTripMs;
+      if (this.limit !== Infinity) this.insert(now - this.fastestRoundTripMs / 2, 1);
+      if (state !== undefined && (status! < 300 || state.limit !== undefined)) this.learn(state, now);
+    }
     if (this.waiters.length > 0) this.drain(now);
   }
 
@@ -71,33 +83,25 @@ export class ConnectionRateLimiter {
     return this.inFlight === 0 && this.waiters.length === 0 && now - this.lastUsed > BURST_WINDOW_MS * 2;
   }
 
-  private get marginMs(): number {
-    return Math.max(MIN_MARGIN_MS, this.latencyMs);
-  }
-
   private canSend(now: number): boolean {
     if (now < this.blockedUntil) return false;
     if (this.limit === Infinity) return true;
     if (this.limit === 0) return this.inFlight === 0;
-    this.expire(now);
-    return this.sent.length - this.head < this.limit;
+    return this.count(now) < this.share.current(now);
   }
 
-  private record(now: number): void {
-    this.inFlight += 1;
-    if (this.limit !== Infinity) this.sent.push(now);
-  }
-
-  private expire(now: number): void {
-    const cutoff = now - BURST_WINDOW_MS - this.marginMs;
-    const sent = this.sent;
+  /** Requests Pipedrive may be counting in its window right now. */
+  private count(now: number): number {
+    const cutoff = now - BURST_WINDOW_MS - MARGIN_MS;
+    const arrived = this.arrived;
     let head = this.head;
-    while (head < sent.length && sent[head]! <= cutoff) head += 1;
-    if (head > 1024 && head * 2 > sent.length) {
-      this.sent = sent.slice(head);
+    while (head < arrived.length && arrived[head]! <= cutoff) head += 1;
+    if (head > 1024 && head * 2 > arrived.length) {
+      this.arrived = arrived.slice(head);
       head = 0;
     }
     this.head = head;
+    return this.inFlight + this.arrived.length - head;
   }
 
   private learn(state: PipedriveRateLimitState, now: number): void {
@@ -105,39 +109,44 @@ export class ConnectionRateLimiter {
       if (this.limit === 0) this.limit = Infinity;
       return;
     }
+    if (this.limit === Infinity) this.arrived = [];
+    this.share.setLimit(state.limit);
     this.limit = state.limit;
     if (state.remaining === undefined) return;
-    this.expire(now);
-    const missing = state.limit - state.remaining - (this.sent.length - this.head);
+    const missing = state.limit - state.remaining - this.count(now);
     if (missing <= 0) return;
     const freesAt = state.resetSeconds === undefined ? now + BURST_WINDOW_MS : now + state.resetSeconds * 1_000;
-    this.insert(freesAt - BURST_WINDOW_MS - this.marginMs, missing);
+    this.insert(freesAt - BURST_WINDOW_MS - MARGIN_MS, missing);
   }
 
-  /** Adds `count` placeholder sends at time `at`, keeping the log sorted. */
+  /** Adds `count` entries at time `at`, keeping the log sorted (answers arrive nearly in order). */
   private insert(at: number, count: number): void {
-    let index = this.sent.length;
-    while (index > this.head && this.sent[index - 1]! > at) index -= 1;
-    this.sent.splice(index, 0, ...new Array<number>(count).fill(at));
+    const arrived = this.arrived;
+    let index = arrived.length;
+    while (index > this.head && arrived[index - 1]! > at) index -= 1;
+    if (count === 1 && index === arrived.length) arrived.push(at);
+    else arrived.splice(index, 0, ...new Array<number>(count).fill(at));
   }
 
   private drain(now: number): void {
     while (this.waiters.length > 0 && this.canSend(now)) {
       const waiter = this.waiters.shift()!;
       if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-      this.record(now);
+      this.inFlight += 1;
       waiter.resolve();
     }
     if (this.waiters.length > 0) this.schedule(now);
   }
 
-  /** One timer per connection, set for when the oldest send leaves the window or a pause ends. */
+  /** One timer per connection: when the oldest answered request leaves the window, or a pause ends. */
   private schedule(now: number): void {
     let wakeAt = this.blockedUntil;
-    if (this.limit === 0 && this.inFlight > 0 && wakeAt <= now) return; // the probe's answer drains
-    if (this.limit !== 0 && this.limit !== Infinity && this.sent.length - this.head >= this.limit) {
-      wakeAt = Math.max(wakeAt, this.sent[this.head]! + BURST_WINDOW_MS + this.marginMs + 1);
+    const finite = this.limit !== 0 && this.limit !== Infinity;
+    if (finite && this.count(now) >= this.share.current(now) && this.head < this.arrived.length) {
+      wakeAt = Math.max(wakeAt, this.arrived[this.head]! + BURST_WINDOW_MS + MARGIN_MS + 1);
     }
+    // Otherwise only in-flight requests fill the window (or the probe is out): their answers drain.
+    if (wakeAt <= now && (finite || this.limit === 0)) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;

@@ -20,7 +20,7 @@ export interface PipedriveDeal {
   stage_id: number;
   value: number;
   currency: string;
-  status: 'open' | 'won' | 'lost' | 'deleted';
+  status: 'open' | 'won' | 'lost';
   probability: number | null;
   expected_close_date: string | null;
   add_time: Timestamp;

@@ -69,6 +69,11 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  /** No answer (connection refused or reset, bad request options). */
+  fail(error: unknown): void {
     if (this.finish()) this.reject(error);
   }
 
@@ -102,7 +107,7 @@ export function sendAttempt(dispatcher: Dispatcher, attempt: Attempt): Promise<A
     try {
       dispatcher.dispatch({ method, path: attempt.target, headers, body: attempt.body }, handler);
     } catch (error) {
-      handler.onResponseError(undefined as never, error as Error);
+      handler.fail(error);
     }
   });
 }

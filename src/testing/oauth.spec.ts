@@ -178,6 +178,16 @@ describe('PipedriveEmulator OAuth', () => {
       expect(emu.counts.revoke).toBe(1);
     });
 
+    it('failNextRevoke fails the next revoke and leaves the token alive', async () => {
+      const tokens = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
+      emu.failNextRevoke(1, 503);
+      const failed = await revoke(tokens.refresh_token);
+      expect(failed.statusCode).toBe(503);
+      await failed.body.dump();
+      expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).statusCode).toBe(200);
+      expect(emu.counts.revoke).toBe(1);
+    });
+
     it('requires HTTP Basic', async () => {
       const res = await request(`${emu.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': FORM }, body: 'token=x' });
       expect(res.statusCode).toBe(401);

@@ -92,7 +92,10 @@ export class TokenStore {
   refreshFor(refreshToken: string, clientId: string): IssuedTokens | undefined {
     const grant = this.refresh.get(refreshToken);
     if (!grant || grant.clientId !== clientId) return undefined;
-    if (grant.expiresAt <= this.now()) return void this.revokeRefresh(refreshToken);
+    if (grant.expiresAt <= this.now()) {
+      this.revokeRefresh(refreshToken);
+      return undefined;
+    }
     return this.renew(refreshToken, grant, this.lifetimes.accessSeconds);
   }
 

@@ -30,10 +30,16 @@ export class ConnectionStore {
     return withBusyRetry(() => this.repo.findOneBy({ companyId, userId }));
   }
 
-  async insert(row: Omit<PipedriveConnectionEntity, 'id'>): Promise<PipedriveConnectionEntity> {
+  /**
+   * Inserts a row for a new (company, user) unless one exists (a concurrent first authorization may
+   * have won: `ON CONFLICT DO NOTHING` / `INSERT OR IGNORE`). Returns the stored row and whether it is ours.
+   */
+  async insertOrGet(row: Omit<PipedriveConnectionEntity, 'id'>): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
     const entity = this.repo.create({ ...row, id: randomUUID() });
-    await withBusyRetry(() => this.repo.insert(entity));
-    return entity;
+    await withBusyRetry(() => this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute());
+    const stored = await this.findByUser(row.companyId, row.userId);
+    if (!stored) throw new Error(`Pipedrive connection of company ${row.companyId} user ${row.userId} vanished while saving.`);
+    return { row: stored, created: stored.id === entity.id };
   }
 
   /** Applies `patch` if every guard holds; true when this call changed the row. */

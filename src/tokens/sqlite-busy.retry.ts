@@ -1,4 +1,4 @@
-const ATTEMPTS = 1;
+const ATTEMPTS = 20;
 
 /**
  * Retries an operation that failed with SQLITE_BUSY / SQLITE_LOCKED: another process holds the

@@ -69,18 +69,10 @@ export class TokenService {
       refreshBackoffUntil: null,
       updatedAt: now,
     };
-    let row = await this.store.findByUser(identity.companyId, identity.userId);
-    let created = false;
-    if (!row) {
-      try {
-        row = await this.store.insert({ ...identity, ...fields, version: 0, createdAt: now });
-        created = true;
-      } catch (error) {
-        // Lost an insert race for the same pair: fall through to the update.
-        row = await this.store.findByUser(identity.companyId, identity.userId);
-        if (!row) throw error;
-      }
-    }
+    const existing = await this.store.findByUser(identity.companyId, identity.userId);
+    const { row, created } = existing
+      ? { row: existing, created: false }
+      : await this.store.insertOrGet({ ...identity, ...fields, version: 0, createdAt: now });
     if (!created) await this.store.update(row.id, {}, { ...fields, version: () => 'version + 1' });
     const saved = { ...row, ...fields };
     this.cache.set(

@@ -1,0 +1,27 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
+import type { TokenModule } from './support/token-module.js';
+
+describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s', (kind) => {
+  let fx: TokenFixture;
+  let instance: TokenModule;
+
+  beforeAll(async () => {
+    fx = await createTokenFixture(kind);
+    instance = await fx.start();
+  });
+  afterAll(() => fx?.close());
+
+  it('create exactly the schema the entities describe (no drift for migration:generate)', async () => {
+    const pending = await instance.dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('revert and run again', async () => {
+    await instance.dataSource.undoLastMigration();
+    expect(await instance.dataSource.query('SELECT 1 FROM pipedrive_connections').catch(() => 'gone')).toBe('gone');
+    expect(await instance.dataSource.runMigrations()).toHaveLength(1);
+    await fx.saveExpired(instance, { companyId: 1, userId: 1 });
+    expect(await instance.tokens.findConnectionByUser(1, 1)).toMatchObject({ companyId: 1, userId: 1 });
+  });
+});
