@@ -14,8 +14,8 @@ import {
   startOn,
   STATE_COOKIE,
   withState,
+  SESSION_COOKIE,
 } from './support/browser-flow.js';
-import { SESSION_COOKIE } from './support/oauth-flow.js';
 import { type ReferenceApp, startReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
 /**

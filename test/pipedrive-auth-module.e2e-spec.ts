@@ -8,7 +8,7 @@ import { PipedriveOAuthStateEntity } from '../src/tokens/pipedrive-oauth-state.e
 import type { PipedriveConnection } from '../src/tokens/pipedrive-token.types.js';
 import { PipedriveEmulator } from '../src/testing/index.js';
 import { type AuthTestApp, startAuthTestApp } from './support/auth-test-app.js';
-import { cookiesOf } from './support/oauth-flow.js';
+import { cookiesOf } from './support/browser-flow.js';
 
 /** Module-level behaviour the reference app does not expose: redirects, short state TTL, hooks, two apps at once. */
 

@@ -109,7 +109,7 @@ export class TokenRefresher {
     );
     if (!written) return this.resolve(row.id, rejected);
     const reason = rejected !== undefined ? 'rejected' : now >= row.expiresAt ? 'expired' : 'refresh_ahead';
-    this.events.emit({ type: PIPEDRIVE_EVENTS.refreshed, connectionId: row.id, ...owner(row), reason });
+    this.events.emit({ type: PIPEDRIVE_EVENTS.refreshed, connectionId: row.id, ...identityOf(row), reason });
     const fresh = { ...row, apiDomain: tokens.apiDomain, expiresAt };
     return this.remember(fresh, tokens.accessToken, refreshAt(now, expiresAt, this.timing.marginMs));
   }
@@ -135,7 +135,7 @@ export class TokenRefresher {
     if (!marked) return this.resolve(row.id, rejected);
     this.cache.delete(row.id);
     const event = PIPEDRIVE_EVENTS.reauthorizationRequired;
-    this.events.emit({ type: event, connectionId: row.id, ...owner(row), reason: 'invalid_grant' });
+    this.events.emit({ type: event, connectionId: row.id, ...identityOf(row), reason: 'invalid_grant' });
     throw new PipedriveReauthorizationRequiredError(row.id, 'invalid_grant');
   }
 
@@ -174,7 +174,7 @@ export class TokenRefresher {
   }
 }
 
-function owner(row: Row) {
+function identityOf(row: Row) {
   return { companyId: row.companyId, userId: row.userId };
 }
 

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { expect } from 'vitest';
 import { PipedriveConnectionEntity } from '../../src/tokens/pipedrive-connection.entity.js';
-import { cookiesOf, SESSION_COOKIE } from './oauth-flow.js';
 import { createPostgresDatabase } from './postgres.js';
 import { type ReferenceApp, startReferenceApp } from './reference-app.js';
 
 /** What a browser (or Pipedrive) sees of the reference app; every answer is kept for the no-token check. */
 
+export const SESSION_COOKIE = 'pipedrive_session';
 export const STATE_COOKIE = `${SESSION_COOKIE}_state`;
 
 export interface Answer {
@@ -117,4 +117,17 @@ export async function startOn(database: 'sqlite' | 'postgres', env?: Record<stri
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `name=value` pairs from Set-Cookie headers. */
+export function cookiesOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const raw = headers['set-cookie'];
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  return Object.fromEntries(
+    list.map((line) => {
+      const pair = line.split(';')[0]!;
+      const at = pair.indexOf('=');
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
