@@ -26,7 +26,7 @@ export interface ReferenceApp {
   emulator: PipedriveEmulator;
   app: INestApplication;
   dataSource: DataSource;
-  /** Stops the app and starts it again on the same database, port, keys and emulator. */
+  /** Stops the app and starts it again on the same database, port, keys and emulator; this object then names the new one. */
   restart(): Promise<ReferenceApp>;
   close(): Promise<void>;
 }
@@ -56,21 +56,27 @@ export async function startReferenceApp(options: ReferenceAppOptions): Promise<R
 }
 
 async function boot(env: Env, emulator: PipedriveEmulator, ownEmulator: boolean): Promise<ReferenceApp> {
-  const app = configureApp(await NestFactory.create(AppModule.forRoot(env), { logger: ['error', 'warn'] }));
-  await app.listen(Number(env.PORT), '127.0.0.1');
-  const close = async (closeEmulator: boolean) => {
-    await app.close();
-    if (closeEmulator) await emulator.close();
+  const listen = async () => {
+    const app = configureApp(await NestFactory.create(AppModule.forRoot(env), { logger: ['error', 'warn'] }));
+    await app.listen(Number(env.PORT), '127.0.0.1');
+    return app;
   };
-  return {
+  const app = await listen();
+  const handle: ReferenceApp = {
     url: `http://127.0.0.1:${env.PORT}`,
     emulator,
     app,
     dataSource: app.get<DataSource>(getDataSourceToken()),
     restart: async () => {
-      await close(false);
-      return boot(env, emulator, ownEmulator);
+      await handle.app.close();
+      handle.app = await listen();
+      handle.dataSource = handle.app.get<DataSource>(getDataSourceToken());
+      return handle;
     },
-    close: () => close(ownEmulator),
+    close: async () => {
+      await handle.app.close();
+      if (ownEmulator) await emulator.close();
+    },
   };
+  return handle;
 }

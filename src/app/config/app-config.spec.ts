@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { AppConfigError, loadAppConfig } from './app-config.js';
+
+const REAL = {
+  PIPEDRIVE_CLIENT_ID: 'id',
+  PIPEDRIVE_CLIENT_SECRET: 'secret',
+  PIPEDRIVE_REDIRECT_URI: 'https://app.example.com/auth/pipedrive/callback',
+  PIPEDRIVE_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+  SESSION_SECRET: 'x'.repeat(40),
+};
+
+describe('loadAppConfig', () => {
+  it('runs in sandbox mode on a fresh machine: no variables, SQLite in data/', () => {
+    const config = loadAppConfig({});
+    expect(config).toMatchObject({ port: 3000, sandbox: true, production: false });
+    expect(config.database).toEqual({ type: 'sqlite', path: 'data/pipedrive.sqlite' });
+    expect(config.pipedrive.redirectUri).toBe('http://localhost:3000/auth/pipedrive/callback');
+  });
+
+  it('talks to Pipedrive once a client id is set, and then needs the rest', () => {
+    expect(loadAppConfig(REAL).sandbox).toBe(false);
+    expect(() => loadAppConfig({ PIPEDRIVE_CLIENT_ID: 'id' })).toThrow(
+      /Missing PIPEDRIVE_CLIENT_SECRET, PIPEDRIVE_REDIRECT_URI, PIPEDRIVE_ENCRYPTION_KEY, SESSION_SECRET/,
+    );
+  });
+
+  it('never falls back to the sandbox in production', () => {
+    expect(() => loadAppConfig({ NODE_ENV: 'production' })).toThrow(AppConfigError);
+    expect(() => loadAppConfig({ NODE_ENV: 'production' })).toThrow(/Missing PIPEDRIVE_CLIENT_ID.*SESSION_SECRET/);
+    expect(() => loadAppConfig({ NODE_ENV: 'production', PIPEDRIVE_SANDBOX: 'true', ...REAL })).toThrow(
+      /PIPEDRIVE_SANDBOX cannot be used with NODE_ENV=production/,
+    );
+    expect(loadAppConfig({ NODE_ENV: 'production', ...REAL })).toMatchObject({ production: true, sandbox: false });
+  });
+
+  it('reads DATABASE_URL as sqlite:PATH or postgres://, and names it when it is neither', () => {
+    expect(loadAppConfig({ DATABASE_URL: 'postgres://u@db:5432/app' }).database).toEqual({
+      type: 'postgres',
+      url: 'postgres://u@db:5432/app',
+    });
+    expect(() => loadAppConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL must be sqlite:PATH/);
+  });
+
+  it('names a malformed variable without echoing secrets', () => {
+    expect(() => loadAppConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    const error = (() => {
+      try {
+        loadAppConfig({ ...REAL, PIPEDRIVE_REDIRECT_URI: 'not a url', PIPEDRIVE_CLIENT_SECRET: 'top-secret-value' });
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/PIPEDRIVE_REDIRECT_URI/);
+    expect(error?.message).not.toContain('top-secret-value');
+  });
+});

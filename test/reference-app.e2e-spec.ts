@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectAs, expectNoTokensSeen, send, startOn } from './support/browser-flow.js';
+import type { ReferenceApp } from './support/reference-app.js';
+
+/**
+ * The reference app's Pipedrive routes as a signed-in browser uses them, over real HTTP against the
+ * emulator, on a SQLite file and on PostgreSQL: both paginations to the last page, creating a deal,
+ * a connection that needs re-authorization, and a restart.
+ */
+describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (database) => {
+  let app: ReferenceApp;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ app, stop } = await startOn(database));
+  });
+  afterAll(() => stop?.());
+
+  const get = (path: string, session?: string) =>
+    send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
+  const apiCalls = (path: string) => app.emulator.requests.filter((r) => r.path === path);
+
+  it('GET /pipedrive/deals returns every deal, following v2 cursors to the last page', async () => {
+    const { session } = await connectAs(app, 501, 1);
+    app.emulator.seed(501, { deals: 1_234 });
+    app.emulator.resetCounts();
+    const answer = await get('/pipedrive/deals', session);
+    expect(answer.status).toBe(200);
+    expect(answer.json).toHaveLength(1_234);
+    expect(new Set(answer.json.map((deal: { id: number }) => deal.id)).size).toBe(1_234);
+    const pages = apiCalls('/api/v2/deals');
+    expect(pages.map((page) => page.query.limit)).toEqual(['500', '500', '500']);
+    expect(pages[0]!.query.cursor).toBeUndefined();
+    expect(pages[2]!.query.cursor).toBeDefined();
+  });
+
+  it('GET /pipedrive/leads returns every lead, following v1 offsets to the last page', async () => {
+    const { session } = await connectAs(app, 502, 1);
+    app.emulator.seed(502, { leads: 730 });
+    app.emulator.resetCounts();
+    const answer = await get('/pipedrive/leads', session);
+    expect(answer.status).toBe(200);
+    expect(answer.json).toHaveLength(730);
+    expect(apiCalls('/api/v1/leads').map((page) => page.query.start ?? '0')).toEqual(['0', '500']);
+  });
+
+  it('POST /pipedrive/deals creates the deal as the session user: 201 with the deal', async () => {
+    const { session } = await connectAs(app, 503, 2);
+    const answer = await send(`${app.url}/pipedrive/deals`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Annual plan', value: 1200, currency: 'EUR' }),
+    });
+    expect(answer.status, answer.text).toBe(201);
+    expect(answer.json).toMatchObject({ id: expect.any(Number), title: 'Annual plan', value: 1200, currency: 'EUR' });
+    expect(app.emulator.records(503, 'deals')).toEqual([expect.objectContaining({ title: 'Annual plan' })]);
+  });
+
+  it('POST /pipedrive/deals without a title answers 400 with a reason and sends nothing to Pipedrive', async () => {
+    const { session } = await connectAs(app, 504, 1);
+    app.emulator.resetCounts();
+    const answer = await send(`${app.url}/pipedrive/deals`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/json' },
+      body: JSON.stringify({ value: 5 }),
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ error: 'invalid_body', message: expect.stringContaining('title') });
+    expect(app.emulator.counts.api).toBe(0);
+  });
+
+  it('answers 401 with a JSON reason once Pipedrive refuses the refresh token, without retrying it', async () => {
+    const { session } = await connectAs(app, 505, 1);
+    app.emulator.invalidateAccessTokens(505);
+    app.emulator.revokeRefreshTokens(505);
+    app.emulator.resetCounts();
+    const first = await get('/pipedrive/me', session);
+    expect(first.status).toBe(401);
+    expect(first.json).toMatchObject({ error: 'reauthorization_required', message: expect.any(String) });
+    expect(app.emulator.counts.refreshToken).toBe(1);
+    const again = await get('/pipedrive/deals', session);
+    expect(again.status).toBe(401);
+    expect(app.emulator.counts.refreshToken).toBe(1);
+  });
+
+  it('keeps the connection and the session across a restart', async () => {
+    const { session } = await connectAs(app, 506, 3);
+    await app.restart();
+    const me = await get('/pipedrive/me', session);
+    expect(me.status, me.text).toBe(200);
+    expect(me.json).toMatchObject({ id: 3, company_id: 506 });
+  });
+
+  it('answers 401 without a session', async () => {
+    expect((await get('/pipedrive/deals')).status).toBe(401);
+  });
+
+  it('never sent a token in any response body or header', () => expectNoTokensSeen());
+});
