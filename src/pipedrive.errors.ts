@@ -9,6 +9,24 @@ export class PipedriveError extends Error {
 /** The module options are missing or wrong; the message names the option to set. */
 export class PipedriveConfigurationError extends PipedriveError {}
 
+/**
+ * The database holding connections and OAuth states could not be read or written: unreachable,
+ * refusing connections, read-only, or not migrated. The message names the operation and the driver's
+ * error code only; the driver's error, whose text may quote query parameters (token ciphertexts), is
+ * kept as `cause` and never shown. Worth retrying once the database is back.
+ */
+export class PipedriveStorageError extends PipedriveError {
+  constructor(
+    /** What the library was doing, e.g. `update a connection`. */
+    readonly operation: string,
+    /** The driver's error code (`ECONNREFUSED`, `57P01`, `SQLITE_READONLY`), when it has a plain one. */
+    readonly code: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(`The database is unavailable: could not ${operation}${code ? ` (${code})` : ''}. Check that it is up and migrated.`, options);
+  }
+}
+
 /** Shape of Pipedrive's rate-limit headers as last seen for a token. */
 export interface PipedriveRateLimitState {
   limit?: number;

@@ -10,7 +10,8 @@ const logger = new Logger('PipedriveAuthGuard');
 /**
  * Turns what passport reports for the authorize/callback request into an HTTP answer:
  * refused state -> 403 `invalid_state`; `?error=user_denied` -> 403 `user_denied`; token endpoint
- * failure -> 400 `invalid_grant` or 502; anything unexpected -> 500 `server_error` (logged).
+ * failure -> 400 `invalid_grant` or 502; database down -> 503 `storage_unavailable`; anything
+ * unexpected -> 500 `server_error` (logged).
  * With `failureRedirect`, the exception carries the URL to send the browser to instead.
  */
 export function toAuthException(error: unknown, info: unknown, failureRedirect?: string): PipedriveAuthException {
@@ -28,7 +29,12 @@ function describe(error: unknown, info: unknown): PipedriveErrorBody {
     return { statusCode: denied ? 403 : 400, error: code, message };
   }
   const cause = error instanceof InternalOAuthError ? error.oauthError : error;
-  if (cause instanceof PipedriveError) return pipedriveErrorResponse(cause).body;
+  if (cause instanceof PipedriveError) {
+    const { body } = pipedriveErrorResponse(cause);
+    // As PipedriveExceptionFilter does: the server's own trouble is worth a line in its log (messages hold no secrets).
+    if (body.statusCode > 500) logger.warn(`OAuth flow failed: ${cause.name}: ${cause.message}`);
+    return body;
+  }
   if (error) {
     logger.error(`OAuth callback failed: ${(error as Error).name ?? 'Error'}: ${(error as Error).message}`, (error as Error).stack);
     return { statusCode: 500, error: 'server_error', message: 'Connecting Pipedrive failed; see the server log.' };

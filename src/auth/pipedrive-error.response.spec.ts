@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { AuthorizationError, InternalOAuthError } from 'passport-oauth2';
+import { Logger } from '@nestjs/common';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   PipedriveApiError,
   PipedriveConfigurationError,
@@ -6,10 +8,11 @@ import {
   PipedriveNetworkError,
   PipedriveRateLimitError,
   PipedriveReauthorizationRequiredError,
+  PipedriveStorageError,
   PipedriveTimeoutError,
   PipedriveTokenEndpointError,
 } from '../pipedrive.errors.js';
-import { withErrorCode } from './auth-failure.js';
+import { toAuthException, withErrorCode } from './auth-failure.js';
 import { pipedriveErrorResponse } from './pipedrive-error.response.js';
 
 const call = { method: 'GET', path: '/api/v2/deals' };
@@ -27,6 +30,7 @@ describe('pipedriveErrorResponse', () => {
     [new PipedriveRateLimitError('x', { ...call, status: 429 }), 429, 'rate_limited'],
     [new PipedriveTimeoutError('x', call), 504, 'pipedrive_timeout'],
     [new PipedriveNetworkError('x', call), 502, 'pipedrive_unreachable'],
+    [new PipedriveStorageError('read a connection', '57P01'), 503, 'storage_unavailable'],
     [new PipedriveConfigurationError('option "x" is wrong'), 500, 'internal_error'],
   ])('answers %o with %i %s', (error, status, code) => {
     const { body } = pipedriveErrorResponse(error);
@@ -52,6 +56,46 @@ describe('pipedriveErrorResponse', () => {
 
   it('hides the message of configuration errors', () => {
     expect(pipedriveErrorResponse(new PipedriveConfigurationError('option "x"')).body.message).not.toContain('option');
+  });
+
+  it("answers a storage failure without the driver's message or the failed operation", () => {
+    const cause = new Error('duplicate key value (ciphertext k1.c2VjcmV0)');
+    const { body } = pipedriveErrorResponse(new PipedriveStorageError('update a connection', 'XX000', { cause }));
+    expect(body).toEqual({ statusCode: 503, error: 'storage_unavailable', message: expect.any(String) });
+    expect(JSON.stringify(body)).not.toMatch(/ciphertext|update a connection|XX000/);
+  });
+});
+
+describe('toAuthException', () => {
+  const down = () => new PipedriveStorageError('store an OAuth state', '55000');
+  const quiet = () => ({
+    warn: vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {}),
+    error: vi.spyOn(Logger.prototype, 'error').mockImplementation(() => {}),
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ['from the state store', down()],
+    ['from the code exchange', new InternalOAuthError('Failed to obtain access token', down())],
+  ])('answers 503 storage_unavailable to a database failure %s, and logs it', (_where, error) => {
+    const logged = quiet();
+    const exception = toAuthException(error, undefined);
+    expect(exception.getStatus()).toBe(503);
+    expect(exception.body).toMatchObject({ statusCode: 503, error: 'storage_unavailable' });
+    expect(exception.redirectTo).toBeUndefined();
+    expect(logged.warn).toHaveBeenCalledWith(expect.stringMatching(/PipedriveStorageError: The database is unavailable/));
+  });
+
+  it('sends the browser to failureRedirect with error=storage_unavailable', () => {
+    quiet();
+    expect(toAuthException(down(), undefined, '/connect?from=app').redirectTo).toBe('/connect?from=app&error=storage_unavailable');
+  });
+
+  it("keeps 500 for errors that are not the library's", () => {
+    const logged = quiet();
+    expect(toAuthException(new TypeError('boom'), undefined).getStatus()).toBe(500);
+    expect(toAuthException(new AuthorizationError('x', 'user_denied', ''), undefined).getStatus()).toBe(403);
+    expect(logged.error).toHaveBeenCalledOnce();
   });
 });
 

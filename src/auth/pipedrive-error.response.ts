@@ -5,6 +5,7 @@ import {
   PipedriveNetworkError,
   PipedriveRateLimitError,
   PipedriveReauthorizationRequiredError,
+  PipedriveStorageError,
   PipedriveTimeoutError,
   PipedriveTokenEndpointError,
 } from '../pipedrive.errors.js';
@@ -30,6 +31,10 @@ export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorRes
     return answer(401, 'connection_not_found', 'No Pipedrive connection for this session; connect again.');
   }
   if (error instanceof PipedriveTokenEndpointError) return tokenEndpoint(error);
+  if (error instanceof PipedriveStorageError) {
+    // The client did nothing wrong and may simply retry; which query failed is for the server log only.
+    return answer(503, 'storage_unavailable', 'The database is unavailable; try again shortly.');
+  }
   if (error instanceof PipedriveRateLimitError) {
     const wait = error.details.rateLimit?.retryAfterSeconds ?? error.details.rateLimit?.resetSeconds;
     const response = answer(429, 'rate_limited', error.message);

@@ -6,7 +6,8 @@ import { pipedriveErrorResponse } from './pipedrive-error.response.js';
 
 /**
  * Answers library errors with a status and a JSON reason instead of Nest's generic 500:
- * re-authorization needed and unknown connection -> 401, Pipedrive down -> 502/504, rate limit -> 429.
+ * re-authorization needed and unknown connection -> 401, Pipedrive down -> 502/504, rate limit -> 429,
+ * database down -> 503.
  * Also performs the `failureRedirect` of OAuth callback failures.
  * Needs no injection: `app.useGlobalFilters(new PipedriveExceptionFilter())`, or `@UseFilters()` on a controller.
  */

@@ -7,6 +7,7 @@ import { LessThan, MoreThan, type Repository } from 'typeorm';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveOAuthStateEntity } from '../tokens/pipedrive-oauth-state.entity.js';
+import { storageCall } from '../tokens/storage-call.js';
 import { clearCookie, readCookie, writeCookie } from './cookies.js';
 
 /** What the strategy hands to `fail()` when a state is refused; the guard turns it into a 403. */
@@ -57,7 +58,8 @@ export class PipedriveStateStore {
   private async issue(req: Request): Promise<string> {
     const state = randomBytes(32).toString('base64url');
     const ttl = this.options.stateTtlSeconds;
-    await this.states.insert({ id: digest(state), expiresAt: Date.now() + ttl * 1000 });
+    const row = { id: digest(state), expiresAt: Date.now() + ttl * 1000 };
+    await storageCall('store an OAuth state', () => this.states.insert(row));
     writeCookie(req.res!, this.cookieName, state, { secure: this.options.secureCookies, maxAge: ttl });
     this.sweep();
     return state;
@@ -78,7 +80,9 @@ export class PipedriveStateStore {
     if (!timingSafeEqual(createHash('sha256').update(cookie).digest(), createHash('sha256').update(state).digest())) {
       return refuse('The state does not belong to this browser; start the connection again.');
     }
-    const consumed = await this.states.delete({ id: digest(state), expiresAt: MoreThan(Date.now()) });
+    const consumed = await storageCall('consume an OAuth state', () =>
+      this.states.delete({ id: digest(state), expiresAt: MoreThan(Date.now()) }),
+    );
     if (consumed.affected !== 1) return refuse('The state is unknown, already used or expired; start the connection again.');
     return undefined;
   }
@@ -88,9 +92,8 @@ export class PipedriveStateStore {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweep = now;
-    this.states.delete({ expiresAt: LessThan(now) }).catch((error: Error) => {
-      this.logger.warn(`Could not delete expired OAuth states: ${error.message}`);
-    });
+    const expired = () => this.states.delete({ expiresAt: LessThan(now) });
+    storageCall('delete expired OAuth states', expired).catch((error: Error) => this.logger.warn(error.message));
   }
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
-import { withBusyRetry } from './sqlite-busy.retry.js';
+import { storageCall } from './storage-call.js';
 
 export type ConnectionPatch = QueryDeepPartialEntity<PipedriveConnectionEntity>;
 
@@ -17,17 +17,17 @@ export interface UpdateGuard {
 /**
  * Database access of the token store. Every write that races another instance is one conditional
  * UPDATE whose affected-row count says who won; no transactions, so it behaves the same on
- * PostgreSQL and on a SQLite file shared by processes.
+ * PostgreSQL and on a SQLite file shared by processes. Database failures surface as PipedriveStorageError.
  */
 export class ConnectionStore {
   constructor(private readonly repo: Repository<PipedriveConnectionEntity>) {}
 
   findById(id: string): Promise<PipedriveConnectionEntity | null> {
-    return withBusyRetry(() => this.repo.findOneBy({ id }));
+    return storageCall('read a connection', () => this.repo.findOneBy({ id }));
   }
 
   findByUser(companyId: number, userId: number): Promise<PipedriveConnectionEntity | null> {
-    return withBusyRetry(() => this.repo.findOneBy({ companyId, userId }));
+    return storageCall('read a connection', () => this.repo.findOneBy({ companyId, userId }));
   }
 
   /**
@@ -36,7 +36,7 @@ export class ConnectionStore {
    */
   async insertOrGet(row: Omit<PipedriveConnectionEntity, 'id'>): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
     const entity = this.repo.create({ ...row, id: randomUUID() });
-    await withBusyRetry(() => this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute());
+    await storageCall('insert a connection', () => this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute());
     const stored = await this.findByUser(row.companyId, row.userId);
     if (!stored) throw new Error(`Pipedrive connection of company ${row.companyId} user ${row.userId} vanished while saving.`);
     return { row: stored, created: stored.id === entity.id };
@@ -50,6 +50,7 @@ export class ConnectionStore {
     if (guard.leaseFreeAt !== undefined) {
       query.andWhere('(lease_until IS NULL OR lease_until < :leaseFreeAt)', { leaseFreeAt: guard.leaseFreeAt });
     }
-    return withBusyRetry(async () => (await query.execute()).affected === 1);
+    // 0 rows affected means a guard did not hold (another instance won): an answer, not a failure.
+    return storageCall('update a connection', async () => (await query.execute()).affected === 1);
   }
 }

@@ -5,6 +5,12 @@ const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.
 
 export interface TestDatabase {
   url: string;
+  /** The database's name, e.g. `npd_0a1b2c3d4e5f`. */
+  name: string;
+  /** Takes this database away: no new connections, and every open one is terminated (how many is returned). */
+  suspend(): Promise<number>;
+  /** Accepts connections again. */
+  resume(): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -21,6 +27,21 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    name,
+    suspend: () =>
+      withAdmin(ADMIN_URL, async (admin) => {
+        await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+        // In the select list, not the WHERE clause: the planner may call a WHERE function on every row.
+        const { rows } = await admin.query<{ terminated: boolean }>(
+          'SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1',
+          [name],
+        );
+        return rows.filter((row) => row.terminated).length;
+      }),
+    resume: () =>
+      withAdmin(ADMIN_URL, async (admin) => {
+        await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      }),
     drop: () =>
       withAdmin(ADMIN_URL, async (admin) => {
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

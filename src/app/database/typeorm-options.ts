@@ -13,7 +13,8 @@ export function typeOrmOptions(database: DatabaseConfig): TypeOrmModuleOptions {
     synchronize: false,
   } as const;
   if (database.type === 'postgres') {
-    return { ...common, type: 'postgres', url: database.url };
+    // Without a connect timeout, requests wait forever on a database host that stopped answering.
+    return { ...common, type: 'postgres', url: database.url, connectTimeoutMS: 5_000 };
   }
   mkdirSync(dirname(database.path), { recursive: true });
   // WAL and a busy timeout let several processes share one SQLite file without SQLITE_BUSY failures.
