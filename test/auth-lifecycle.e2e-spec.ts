@@ -76,6 +76,14 @@ describe.each(['sqlite', 'postgres'] as const)('uninstall and disconnect on %s',
       expect(answer.json).toMatchObject({ error: 'reauthorization_required' });
       expect((await me(neighbour.session)).status).toBe(200);
     });
+
+    it('handles the uninstall call as Pipedrive sends it when the user removes the app', async () => {
+      const { session } = await connectAs(app, 604, 1);
+      const status = await app.emulator.uninstall({ clientId: TEST_CLIENT.clientId, companyId: 604, userId: 1 });
+      expect(status).toBe(200);
+      expect((await connectionsOf(app, 604, 1))[0]).toMatchObject({ status: 'revoked', accessToken: null, refreshToken: null });
+      expect((await me(session)).json).toMatchObject({ error: 'reauthorization_required' });
+    });
   });
 
   describe('POST /auth/pipedrive/disconnect', () => {
