@@ -19,6 +19,8 @@ export interface ReferenceAppOptions {
   emulator?: PipedriveEmulator;
   /** Extra environment variables, e.g. PIPEDRIVE_REQUIRE_STATE=false. */
   env?: Env;
+  /** The app's public callback URL, when it is not this instance's own (several instances behind one URL). */
+  redirectUri?: string;
 }
 
 export interface ReferenceApp {
@@ -34,7 +36,7 @@ export interface ReferenceApp {
 /** Boots the reference app exactly as main.ts does, on a real port, against the emulator. */
 export async function startReferenceApp(options: ReferenceAppOptions): Promise<ReferenceApp> {
   const port = await freePort();
-  const redirectUri = `http://127.0.0.1:${port}/auth/pipedrive/callback`;
+  const redirectUri = options.redirectUri ?? `http://127.0.0.1:${port}/auth/pipedrive/callback`;
   const ownEmulator = !options.emulator;
   const emulator =
     options.emulator ?? (await PipedriveEmulator.start({ clients: [{ ...TEST_CLIENT, redirectUri }] }));
