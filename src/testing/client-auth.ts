@@ -12,7 +12,9 @@ export function parseForm(ex: Exchange, body: string | undefined): URLSearchPara
 
 /**
  * The OAuth client from `Authorization: Basic`, or the answer refusing it. Credentials sent only
- * in the body are refused like missing ones: Pipedrive documents Basic as the one way.
+ * in the body are refused like missing ones: Pipedrive documents Basic as the one way. Pipedrive
+ * answers token errors, invalid_client included, with HTTP 400 (RFC 6749 would allow 401 here;
+ * `failNextToken(1, 401)` gives that shape too, for clients that must handle both).
  */
 export function authenticateClient(
   ex: Exchange,
@@ -24,13 +26,13 @@ export function authenticateClient(
   if (header.slice(0, 6).toLowerCase() !== 'basic ') {
     const inBody = form.has('client_id') || form.has('client_secret');
     const why = inBody ? 'send client credentials with HTTP Basic authentication' : 'missing client credentials';
-    return oauthError(401, 'invalid_client', `Invalid client: ${why}`);
+    return oauthError(400, 'invalid_client', `Invalid client: ${why}`);
   }
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const [id, secret] = colon > 0 ? [decoded.slice(0, colon), decoded.slice(colon + 1)] : ['', ''];
   const client = tokens.authenticate(id, secret) ?? tokens.authenticate(formDecoded(id), formDecoded(secret));
-  return client ?? oauthError(401, 'invalid_client', 'Invalid client: cannot retrieve client credentials');
+  return client ?? oauthError(400, 'invalid_client', 'Invalid client: cannot retrieve client credentials');
 }
 
 /** RFC 6749 form-encodes the Basic user and password; most clients send them raw. Both are accepted. */

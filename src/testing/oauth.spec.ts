@@ -102,14 +102,14 @@ describe('PipedriveEmulator OAuth', () => {
         { grant_type: 'authorization_code', code, redirect_uri: CLIENT.redirectUri, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret },
         { 'content-type': FORM },
       );
-      expect(res.statusCode).toBe(401);
+      expect(res.statusCode).toBe(400);
       expect((await json(res)).error).toBe('invalid_client');
     });
 
-    it('refuses a wrong client secret with 401 invalid_client', async () => {
+    it('refuses a wrong client secret with 400 invalid_client, as Pipedrive does', async () => {
       const wrong = `Basic ${Buffer.from(`${CLIENT.clientId}:nope`).toString('base64')}`;
       const res = await token({ grant_type: 'authorization_code', code: await newCode(), redirect_uri: CLIENT.redirectUri }, { authorization: wrong, 'content-type': FORM });
-      expect(res.statusCode).toBe(401);
+      expect(res.statusCode).toBe(400);
       expect(await json(res)).toMatchObject({ success: false, error: 'invalid_client' });
     });
 
@@ -188,9 +188,9 @@ describe('PipedriveEmulator OAuth', () => {
       expect(emu.counts.revoke).toBe(1);
     });
 
-    it('requires HTTP Basic', async () => {
+    it('requires HTTP Basic (400 invalid_client without it)', async () => {
       const res = await request(`${emu.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': FORM }, body: 'token=x' });
-      expect(res.statusCode).toBe(401);
+      expect(res.statusCode).toBe(400);
       await res.body.dump();
     });
   });

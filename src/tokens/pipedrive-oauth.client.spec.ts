@@ -80,8 +80,15 @@ describe('PipedriveOAuthClient', () => {
   it('maps a wrong client secret to invalid_client, not transient', async () => {
     const grant = emu.grant(USER);
     const error = await failure(oauthClient({ clientSecret: 'wrong' }).refresh(grant.refresh_token));
-    expect(error.details).toMatchObject({ status: 401, oauthError: 'invalid_client', transient: false });
+    expect(error.details).toMatchObject({ status: 400, oauthError: 'invalid_client', transient: false });
     expect(error.message).not.toContain('wrong');
+  });
+
+  it('also takes invalid_client as HTTP 401 (RFC 6749), not transient', async () => {
+    const grant = emu.grant(USER);
+    emu.failNextToken(1, 401);
+    const error = await failure(client.refresh(grant.refresh_token));
+    expect(error.details).toMatchObject({ status: 401, oauthError: 'invalid_client', transient: false });
   });
 
   it.each([
