@@ -2,7 +2,12 @@
 export { PipedriveAuthModule } from './pipedrive-auth.module.js';
 export type { PipedriveAuthModuleExtras } from './pipedrive-auth.module-definition.js';
 export { PIPEDRIVE_ASYNC_OPTIONS_TYPE, PIPEDRIVE_OPTIONS_TYPE } from './pipedrive-auth.module-definition.js';
-export type { PipedriveAuthModuleOptions, PipedriveClientOptions, ResolvedPipedriveOptions } from './pipedrive-auth.options.js';
+export type {
+  PipedriveAuthModuleOptions,
+  PipedriveClientOptions,
+  PipedriveRefreshSweepOptions,
+  ResolvedPipedriveOptions,
+} from './pipedrive-auth.options.js';
 export { InjectPipedriveOptions, PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
 export * from './pipedrive.errors.js';
 
@@ -19,6 +24,7 @@ export { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 
 // Tokens: storage, lifecycle, events
 export { TokenService } from './tokens/token.service.js';
+export { PipedriveRefreshSweeper, type PipedriveSweepSummary } from './tokens/pipedrive-refresh-sweeper.js';
 export { PipedriveOAuthClient } from './tokens/pipedrive-oauth.client.js';
 export { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from './tokens/pipedrive.entities.js';
 export { PipedriveConnectionEntity } from './tokens/pipedrive-connection.entity.js';

@@ -13,6 +13,7 @@ import { type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipe
 import { PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
 import { PipedriveEvents } from './tokens/pipedrive-events.js';
 import { PipedriveOAuthClient } from './tokens/pipedrive-oauth.client.js';
+import { PipedriveRefreshSweeper } from './tokens/pipedrive-refresh-sweeper.js';
 import { PIPEDRIVE_ENTITIES } from './tokens/pipedrive.entities.js';
 import { TokenService } from './tokens/token.service.js';
 
@@ -21,6 +22,7 @@ const PUBLIC_PROVIDERS = [
   TokenService,
   PipedriveClient,
   PipedriveEvents,
+  PipedriveRefreshSweeper,
   PipedriveSession,
   PipedriveStrategy,
   PipedriveAuthGuard,

@@ -86,6 +86,22 @@ describe('resolvePipedriveOptions', () => {
     expect(message).toContain(hint);
   });
 
+  it('leaves the refresh sweep off unless refreshSweep is set, and validates it', () => {
+    expect(resolvePipedriveOptions(valid).refreshSweep).toBeUndefined();
+    expect(resolvePipedriveOptions({ ...valid, refreshSweep: { intervalSeconds: 60 } }).refreshSweep).toEqual({
+      intervalSeconds: 60,
+      batchSize: 100,
+    });
+    const cases: [unknown, string][] = [
+      [{}, 'option "refreshSweep.intervalSeconds" is required and must be a whole number of seconds from 1 to 86400'],
+      [{ intervalSeconds: 0 }, 'option "refreshSweep.intervalSeconds" must be a whole number of seconds from 1 to 86400'],
+      [{ intervalSeconds: 60, batchSize: 0 }, 'option "refreshSweep.batchSize" must be a whole number of connections per sweep'],
+      [60, 'option "refreshSweep" must be an object { intervalSeconds, batchSize? }'],
+      [{ intervalSeconds: 60, interval: 5 }, 'unknown option "refreshSweep.interval"'],
+    ];
+    for (const [refreshSweep, message] of cases) expect(failure({ ...valid, refreshSweep }).message).toContain(message);
+  });
+
   it('rejects unknown options so a typo does not pass silently', () => {
     expect(failure({ ...valid, stateTTLSeconds: 60 }).message).toContain('unknown option "stateTTLSeconds"');
   });

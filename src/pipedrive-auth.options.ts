@@ -79,6 +79,12 @@ export interface PipedriveAuthModuleOptions {
    * @default 10000
    */
   tokenCacheSize?: number;
+  /**
+   * Refresh due connections in the background, a bounded batch at a time; unset: tokens are refreshed
+   * only when asked for. Each instance may run it: the refresh lease keeps a connection to one refresh.
+   * @default undefined (off)
+   */
+  refreshSweep?: PipedriveRefreshSweepOptions;
   /** Behaviour of {@link PipedriveClient}. */
   client?: PipedriveClientOptions;
 }
@@ -106,12 +112,24 @@ export interface PipedriveClientOptions {
   connectionsPerOrigin?: number;
 }
 
+export interface PipedriveRefreshSweepOptions {
+  /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */
+  intervalSeconds: number;
+  /**
+   * At most this many connections refreshed per sweep, those expiring first.
+   * @default 100
+   */
+  batchSize?: number;
+}
+
 /** Options after validation, with every default filled in. */
 export interface ResolvedPipedriveOptions
-  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client'>> {
+  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>> {
   successRedirect?: string;
   failureRedirect?: string;
   client: Required<PipedriveClientOptions>;
+  /** Unset when the sweep is off. */
+  refreshSweep?: Required<PipedriveRefreshSweepOptions>;
 }
 
 const seconds = (min: number, max: number) => z.int().min(min).max(max);
@@ -127,6 +145,13 @@ const clientSchema = z.strictObject({
   maxRetries: z.int().min(0).max(10).default(2),
   maxRateLimitRetries: z.int().min(0).max(10).default(3),
   connectionsPerOrigin: z.int().min(1).max(1024).default(64),
+});
+
+export const DEFAULT_SWEEP_BATCH_SIZE = 100;
+
+const refreshSweepSchema = z.strictObject({
+  intervalSeconds: seconds(1, 86_400),
+  batchSize: z.int().min(1).max(10_000).default(DEFAULT_SWEEP_BATCH_SIZE),
 });
 
 const optionsSchema = z.strictObject({
@@ -148,6 +173,7 @@ const optionsSchema = z.strictObject({
   refreshLeaseSeconds: seconds(1, 300).default(30),
   tokenRequestTimeoutMs: z.int().min(100).max(120_000).default(10_000),
   tokenCacheSize: z.int().min(0).max(10_000_000).default(10_000),
+  refreshSweep: refreshSweepSchema.optional(),
   client: clientSchema.prefault({}),
 });
 
@@ -174,6 +200,9 @@ const HINTS: Record<string, string> = {
   refreshLeaseSeconds: 'must be a whole number of seconds from 1 to 300 (default 30)',
   tokenRequestTimeoutMs: 'must be a whole number of milliseconds from 100 to 120000 (default 10000)',
   tokenCacheSize: 'must be a whole number from 0 to 10000000 (default 10000)',
+  refreshSweep: 'must be an object { intervalSeconds, batchSize? }, or unset to turn the background refresh off',
+  'refreshSweep.intervalSeconds': 'must be a whole number of seconds from 1 to 86400 between two sweeps, e.g. 60',
+  'refreshSweep.batchSize': 'must be a whole number of connections per sweep from 1 to 10000 (default 100)',
   client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries and connectionsPerOrigin',
   'client.timeoutMs': 'must be a whole number of milliseconds from 100 to 600000 (default 30000)',
   'client.maxRetries': 'must be a whole number from 0 to 10 (default 2)',
@@ -192,7 +221,8 @@ export function resolvePipedriveOptions(options: PipedriveAuthModuleOptions): Re
       'PipedriveAuthModule options are missing: pass { clientId, clientSecret, redirectUri, encryptionKey, sessionSecret } to forRoot(), or return them from the forRootAsync() factory.',
     );
   }
-  const parsed = optionsSchema.safeParse(options);
+  // reportInput: describeIssue tells a missing option from a wrong one; issues never leave this function.
+  const parsed = optionsSchema.safeParse(options, { reportInput: true });
   if (!parsed.success) {
     const problems = [...new Set(parsed.error.issues.flatMap(describeIssue))];
     throw new PipedriveConfigurationError(`Invalid PipedriveAuthModule options: ${problems.join('; ')}.`);

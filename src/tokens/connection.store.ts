@@ -42,6 +42,26 @@ export class ConnectionStore {
     return { row: stored, created: stored.id === entity.id };
   }
 
+  /**
+   * Ids of at most `limit` active connections whose token is due at `now`, expiring first. Due is
+   * refreshAt()'s rule, `marginMs` before expiry but not before half the lifetime (multiplied out:
+   * expires - (expires - issued) / 2 <= now), or already expired; rows backing off or leased are left out.
+   */
+  async findDue(now: number, marginMs: number, limit: number): Promise<string[]> {
+    const query = this.repo
+      .createQueryBuilder('c')
+      .select('c.id', 'id')
+      .where('c.status = :active', { active: 'active' })
+      .andWhere('c.expiresAt <= :horizon', { horizon: now + marginMs })
+      .andWhere('(c.expiresAt <= :now OR c.expiresAt + c.tokenIssuedAt <= :twiceNow)', { now, twiceNow: 2 * now })
+      .andWhere('(c.refreshBackoffUntil IS NULL OR c.refreshBackoffUntil <= :now)')
+      .andWhere('(c.leaseUntil IS NULL OR c.leaseUntil < :now)')
+      .orderBy('c.expiresAt', 'ASC')
+      .limit(limit);
+    const rows = await storageCall('find due connections', () => query.getRawMany<{ id: string }>());
+    return rows.map((row) => row.id);
+  }
+
   /** Applies `patch` if every guard holds; true when this call changed the row. */
   update(id: string, guard: UpdateGuard, patch: ConnectionPatch): Promise<boolean> {
     const query = this.repo.createQueryBuilder().update().set(patch).where('id = :id', { id });

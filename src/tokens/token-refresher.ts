@@ -54,11 +54,8 @@ export class TokenRefresher {
         if (usable) return this.remember(row, access, Math.min(backoffUntil, row.expiresAt));
         throw backingOff(row, backoffUntil - now);
       }
-      const owner = randomUUID();
-      const lease = { leaseOwner: owner, leaseUntil: now + this.timing.leaseMs };
-      if (await this.store.update(id, { version: row.version, leaseFreeAt: now }, lease)) {
-        return this.refreshLeased(row, owner, access, usable, rejected);
-      }
+      const owner = await this.takeLease(row, now);
+      if (owner) return this.refreshLeased(row, owner, usable ? access : undefined, rejected);
       // Another instance is refreshing: a still-valid token serves meanwhile, otherwise wait for theirs.
       if (usable) return this.remember(row, access, Math.min(now + 1_000, row.expiresAt));
       if (Date.now() > deadline) throw waitedTooLong(id);
@@ -66,7 +63,33 @@ export class TokenRefresher {
     }
   }
 
-  private async refreshLeased(row: Row, owner: string, access: string, usable: boolean, rejected?: string) {
+  /**
+   * The sweep's path: refreshes `id` if its token is due, and skips it (false) when it is not, is
+   * backing off, is no longer active, or another instance holds its lease: never waits for a holder.
+   * True when this call refreshed it; a failed refresh throws as in resolve().
+   */
+  async refreshIfDue(id: string): Promise<boolean> {
+    const row = await this.store.findById(id);
+    if (!row || row.status !== 'active') return false;
+    const now = Date.now();
+    if (now < refreshAt(row.tokenIssuedAt, row.expiresAt, this.timing.marginMs)) return false;
+    if (now < (row.refreshBackoffUntil ?? 0)) return false;
+    const owner = await this.takeLease(row, now);
+    if (!owner) return false;
+    // No still-valid fallback: a failed refresh must be reported, not answered with the old token.
+    await this.refreshLeased(row, owner, undefined);
+    return true;
+  }
+
+  /** One conditional UPDATE: the lease is ours if it was free or expired and the row unchanged. */
+  private async takeLease(row: Row, now: number): Promise<string | undefined> {
+    const owner = randomUUID();
+    const lease = { leaseOwner: owner, leaseUntil: now + this.timing.leaseMs };
+    return (await this.store.update(row.id, { version: row.version, leaseFreeAt: now }, lease)) ? owner : undefined;
+  }
+
+  /** `stillValid`: the current access token, handed out if the refresh fails transiently. */
+  private async refreshLeased(row: Row, owner: string, stillValid: string | undefined, rejected?: string) {
     let refreshToken: string;
     try {
       refreshToken = this.sealer.open(row, 'refresh');
@@ -79,7 +102,7 @@ export class TokenRefresher {
       tokens = await this.oauth.refresh(refreshToken);
     } catch (error) {
       if (isInvalidGrant(error)) return this.requireReauthorization(row, rejected);
-      return this.backOff(row, owner, error, access, usable);
+      return this.backOff(row, owner, error, stillValid);
     }
     return this.writeTokens(row, tokens, rejected);
   }
@@ -140,7 +163,7 @@ export class TokenRefresher {
   }
 
   /** Failures other than invalid_grant: remember a growing pause so no instance hammers Pipedrive. */
-  private async backOff(row: Row, leaseOwner: string, error: unknown, access: string, usable: boolean) {
+  private async backOff(row: Row, leaseOwner: string, error: unknown, stillValid: string | undefined) {
     const now = Date.now();
     const failures = row.refreshFailures + 1;
     const until = now + refreshBackoffMs(failures);
@@ -151,7 +174,7 @@ export class TokenRefresher {
     );
     const what = error instanceof PipedriveTokenEndpointError ? error.message : (error as Error)?.name;
     this.logger.warn(`Refreshing Pipedrive connection ${row.id} failed: ${what} Next attempt in ${until - now} ms.`);
-    if (usable) return this.remember(row, access, Math.min(until, row.expiresAt));
+    if (stillValid !== undefined) return this.remember(row, stillValid, Math.min(until, row.expiresAt));
     throw error;
   }
 

@@ -101,6 +101,17 @@ export class TokenService {
     return this.singleFlight(connectionId, rejected);
   }
 
+  /**
+   * Refreshes the connection now if its token is due (as getAccessToken would), but skips it when it
+   * is not due, is backing off, is no longer active, or a refresh is already running here or on another
+   * instance: never waits. True when this call refreshed it. Used by {@link PipedriveRefreshSweeper}.
+   * @throws PipedriveReauthorizationRequiredError when Pipedrive refuses the refresh token (`invalid_grant`).
+   */
+  refreshIfDue(connectionId: string): Promise<boolean> {
+    if (this.inFlight.has(connectionId)) return Promise.resolve(false);
+    return this.refresher.refreshIfDue(connectionId);
+  }
+
   async findConnection(id: string): Promise<PipedriveConnection | null> {
     const row = await this.store.findById(id);
     return row && toConnection(row);

@@ -8,6 +8,7 @@ import { PIPEDRIVE_OPTIONS } from '../../src/pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveEvents } from '../../src/tokens/pipedrive-events.js';
 import { PipedriveOAuthClient } from '../../src/tokens/pipedrive-oauth.client.js';
+import { PipedriveRefreshSweeper } from '../../src/tokens/pipedrive-refresh-sweeper.js';
 import { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
 import { TokenService } from '../../src/tokens/token.service.js';
 
@@ -47,13 +48,15 @@ export interface TokenModule {
   tokens: TokenService;
   events: PipedriveEvents;
   oauth: PipedriveOAuthClient;
+  /** Inert unless `refreshSweep` is set; `sweep()` runs a pass either way. */
+  sweeper: PipedriveRefreshSweeper;
   dataSource: DataSource;
   /** SQL statements this instance has sent so far. */
   queries(): number;
   close(): Promise<void>;
 }
 
-/** The tokens part alone: a DataSource that runs the library's migrations, and its three providers. */
+/** The tokens part alone: a DataSource that runs the library's migrations, and its providers. */
 export async function startTokenModule(
   database: TokenTestDatabase,
   options: ResolvedPipedriveOptions,
@@ -75,7 +78,7 @@ export async function startTokenModule(
       TypeOrmModule.forFeature(PIPEDRIVE_ENTITIES),
       ...(extraImports as never[]),
     ],
-    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, PipedriveOAuthClient, PipedriveEvents],
+    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, PipedriveOAuthClient, PipedriveEvents, PipedriveRefreshSweeper],
   })
     .setLogger(new ConsoleLogger({ logLevels: ['error'] }))
     .compile();
@@ -85,6 +88,7 @@ export async function startTokenModule(
     tokens: module.get(TokenService),
     events: module.get(PipedriveEvents),
     oauth: module.get(PipedriveOAuthClient),
+    sweeper: module.get(PipedriveRefreshSweeper),
     dataSource: module.get<DataSource>(getDataSourceToken()),
     queries: () => queries,
     close: () => module.close(),

@@ -1,0 +1,134 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { InjectPipedriveOptions } from '../pipedrive.constants.js';
+import { DEFAULT_SWEEP_BATCH_SIZE, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
+import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../pipedrive.errors.js';
+import { ConnectionStore } from './connection.store.js';
+import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import { TokenService } from './token.service.js';
+
+/** Refreshes running at once in one sweep: enough to overlap Pipedrive's latency, few enough to be gentle. */
+const CONCURRENCY = 4;
+
+/** What one sweep did, connection by connection. */
+export interface PipedriveSweepSummary {
+  /** Refreshed by this instance. */
+  refreshed: number;
+  /** No longer due, backing off, or being refreshed by another instance (never waited for). */
+  skipped: number;
+  /** The refresh failed (Pipedrive unreachable, database, undecryptable); transient ones back off. */
+  failed: number;
+  /** Pipedrive refused the refresh token: marked, and `pipedrive.connection.reauthorization_required` emitted. */
+  reauthorizationRequired: number;
+}
+
+/**
+ * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections,
+ * expiring first, through TokenService, so the row's refresh lease keeps several instances from
+ * refreshing one connection twice. Off unless the option is set; `sweep()` runs one pass on demand.
+ */
+@Injectable()
+export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger('PipedriveRefreshSweeper');
+  private readonly store: ConnectionStore;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<PipedriveSweepSummary> | undefined;
+  private stopped = false;
+
+  constructor(
+    @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
+    @InjectRepository(PipedriveConnectionEntity) repository: Repository<PipedriveConnectionEntity>,
+    private readonly tokens: TokenService,
+  ) {
+    this.store = new ConnectionStore(repository);
+  }
+
+  onApplicationBootstrap(): void {
+    const interval = this.options.refreshSweep?.intervalSeconds;
+    if (interval === undefined || this.timer || this.stopped) return;
+    // unref: a pending sweep alone must not keep the process alive.
+    this.timer = setInterval(() => this.tick(), interval * 1000).unref();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.stop();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * One pass now: refreshes up to `batchSize` due connections, a few at a time. Connections another
+   * instance is refreshing are skipped. While a pass runs, calling again joins it.
+   * @throws PipedriveStorageError when the due connections cannot be read; a failing row only counts in `failed`.
+   */
+  sweep(): Promise<PipedriveSweepSummary> {
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.sweep().then(
+      (summary) => this.report(summary),
+      (error: unknown) => this.logger.error(`Refresh sweep failed: ${describe(error)}`),
+    );
+  }
+
+  private async run(): Promise<PipedriveSweepSummary> {
+    const summary: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
+    const limit = this.options.refreshSweep?.batchSize ?? DEFAULT_SWEEP_BATCH_SIZE;
+    const due = await this.store.findDue(Date.now(), this.options.refreshMarginSeconds * 1000, limit);
+    let next = 0;
+    const worker = async () => {
+      // Stopping leaves the rest for the next start, or for another instance.
+      while (next < due.length && !this.stopped) summary[await this.refreshOne(due[next++])]++;
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
+    return summary;
+  }
+
+  private async refreshOne(id: string): Promise<keyof PipedriveSweepSummary> {
+    try {
+      return (await this.tokens.refreshIfDue(id)) ? 'refreshed' : 'skipped';
+    } catch (error) {
+      if (error instanceof PipedriveReauthorizationRequiredError && error.reason === 'invalid_grant') {
+        return 'reauthorizationRequired';
+      }
+      // Failures at the token endpoint were logged, with their back-off, by the refresh itself.
+      if (!(error instanceof PipedriveTokenEndpointError)) {
+        this.logger.warn(`Refresh sweep: connection ${id} failed: ${describe(error)}`);
+      }
+      return 'failed';
+    }
+  }
+
+  private report(summary: PipedriveSweepSummary): void {
+    const { refreshed, skipped, failed, reauthorizationRequired } = summary;
+    const line = `Refresh sweep: ${refreshed} refreshed, ${skipped} skipped, ${failed} failed, ${reauthorizationRequired} need re-authorization`;
+    if (refreshed + skipped + failed + reauthorizationRequired === 0) this.logger.debug(line);
+    else this.logger.log(line);
+  }
+
+  /** Stops the timer and waits for the refreshes already running, before the DataSource closes. */
+  private async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+}
+
+/** The library's messages carry no secret by design; any other error is named only. */
+function describe(error: unknown): string {
+  if (error instanceof PipedriveError) return `${error.name}: ${error.message}`;
+  return (error as Error)?.name ?? 'Error';
+}

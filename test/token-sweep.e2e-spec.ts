@@ -1,0 +1,127 @@
+import { Logger } from '@nestjs/common';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
+import type { PipedriveSweepSummary } from '../src/tokens/pipedrive-refresh-sweeper.js';
+import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
+import type { TokenModule } from './support/token-module.js';
+
+const REFRESHED = 'pipedrive.connection.refreshed';
+const NOTHING: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
+
+describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind) => {
+  let fx: TokenFixture;
+  let a: TokenModule;
+  let b: TokenModule;
+  let events: (PipedriveConnectionEvent & { by: string })[];
+  let nextCompany = 1;
+  const sql = (text: string) => (kind === 'sqlite' ? text.replace(/\$\d/g, '?') : text);
+  const refreshedIds = () => events.filter((e) => e.type === REFRESHED).map((e) => e.connectionId);
+  const expiryOf = async (id: string) => (await a.tokens.findConnection(id))?.expiresAt.getTime();
+
+  /** A stored connection whose token expires in `expiresIn` seconds (negative: expired) after a `lifetime` in seconds. */
+  async function connect(expiresIn: number, lifetime = 3_600): Promise<string> {
+    const user = { companyId: nextCompany++, userId: 1 };
+    const grant = fx.emu.grant({ clientId: fx.options().clientId, ...user });
+    const tokens = { accessToken: grant.access_token, refreshToken: grant.refresh_token, tokenType: 'Bearer' as const };
+    const { id } = await a.tokens.saveConnection(user, { ...tokens, expiresIn: 3_600, scopes: ['base'], apiDomain: grant.api_domain });
+    const expiresAt = Date.now() + expiresIn * 1000;
+    const update = sql('UPDATE pipedrive_connections SET token_issued_at = $1, expires_at = $2 WHERE id = $3');
+    await a.dataSource.query(update, [expiresAt - lifetime * 1000, expiresAt, id]);
+    return id;
+  }
+
+  /** An instance whose events are recorded, tagged `by`. */
+  async function start(by: string, overrides: Parameters<TokenFixture['start']>[0] = {}): Promise<TokenModule> {
+    const instance = await fx.start(overrides);
+    instance.events.on((event) => void events.push({ ...event, by }));
+    return instance;
+  }
+
+  beforeAll(async () => {
+    fx = await createTokenFixture(kind);
+    a = await start('a');
+    b = await start('b');
+  });
+  afterAll(() => fx?.close());
+  beforeEach(async () => {
+    await a.dataSource.query('DELETE FROM pipedrive_connections');
+    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.resetCounts();
+    events = [];
+  });
+
+  it('refreshes exactly the due connections, reports the dead one and leaves the others alone', async () => {
+    const due = [...(await Promise.all([-600, -60, -1].map((s) => connect(s)))), await connect(200), await connect(299)];
+    const fresh = await connect(3_000);
+    // Under the 300 s margin but young: due at half its 20 s lifetime, not now.
+    const shortLived = await connect(15, 20);
+    const dead = await connect(-30);
+    fx.emu.revokeRefreshTokens((await a.tokens.findConnection(dead))!.companyId);
+    const untouched = { fresh: await expiryOf(fresh), shortLived: await expiryOf(shortLived) };
+
+    expect(await a.sweeper.sweep()).toEqual({ refreshed: 5, skipped: 0, failed: 0, reauthorizationRequired: 1 });
+    expect(fx.emu.counts.refreshToken).toBe(6);
+    expect(refreshedIds().sort()).toEqual([...due].sort());
+    for (const id of due) expect(await expiryOf(id)).toBeGreaterThan(Date.now() + 3_000_000);
+    expect({ fresh: await expiryOf(fresh), shortLived: await expiryOf(shortLived) }).toEqual(untouched);
+    expect((await a.tokens.findConnection(dead))?.status).toBe('reauthorization_required');
+    expect(events.filter((e) => e.type === 'pipedrive.connection.reauthorization_required')).toEqual([
+      expect.objectContaining({ connectionId: dead, reason: 'invalid_grant' }),
+    ]);
+
+    expect(await a.sweeper.sweep()).toEqual(NOTHING);
+    expect(fx.emu.counts.refreshToken).toBe(6);
+  });
+
+  it('two instances sweeping one database at once refresh each due connection once, skipping, not waiting', async () => {
+    const due = await Promise.all(Array.from({ length: 12 }, (_, i) => connect(-10 - i)));
+    fx.emu.faults.tokenLatencyMs = 200;
+    const [first, second] = await Promise.all([a.sweeper.sweep(), b.sweeper.sweep()]);
+    expect(fx.emu.counts.refreshToken).toBe(12);
+    expect(first.refreshed + second.refreshed).toBe(12);
+    expect(first.refreshed).toBeGreaterThan(0);
+    expect(second.refreshed).toBeGreaterThan(0);
+    expect(first.failed + second.failed + first.reauthorizationRequired + second.reauthorizationRequired).toBe(0);
+    expect(refreshedIds().sort()).toEqual([...due].sort());
+    expect(new Set(events.filter((e) => e.type === REFRESHED).map((e) => e.by))).toEqual(new Set(['a', 'b']));
+  });
+
+  it('refreshes at most batchSize connections per sweep, those expiring first', async () => {
+    const byExpiry = await Promise.all(Array.from({ length: 7 }, (_, i) => connect(-100 + i * 10)));
+    const small = await start('small', { refreshSweep: { intervalSeconds: 3_600, batchSize: 3 } });
+    expect(await small.sweeper.sweep()).toMatchObject({ refreshed: 3 });
+    expect(refreshedIds().sort()).toEqual(byExpiry.slice(0, 3).sort());
+    expect(await small.sweeper.sweep()).toMatchObject({ refreshed: 3 });
+    expect(await small.sweeper.sweep()).toEqual({ ...NOTHING, refreshed: 1 });
+    expect(fx.emu.counts.refreshToken).toBe(7);
+    await small.close();
+  });
+
+  it('sweeps on its interval, survives failures, and stops when the app closes', async () => {
+    const errors = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const ticking = await start('ticking', { refreshSweep: { intervalSeconds: 1, batchSize: 100 } });
+    const sweeps = vi.spyOn(ticking.sweeper, 'sweep');
+    const id = await connect(-5);
+    fx.emu.failNextToken(1, 503);
+    // The first tick fails and backs off 1 s; a later tick refreshes.
+    await waitFor(() => refreshedIds().includes(id), 6_000);
+    expect(fx.emu.counts.refreshToken).toBe(2);
+    // A database that is gone: the tick logs (no secret) and does not throw out of the timer.
+    await ticking.dataSource.destroy();
+    const failed = (line: unknown) => String(line).startsWith('Refresh sweep failed: PipedriveStorageError');
+    await waitFor(() => errors.mock.calls.some(([line]) => failed(line)), 3_000);
+    errors.mockRestore();
+    await ticking.close().catch(() => undefined);
+    sweeps.mockClear();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(sweeps).not.toHaveBeenCalled();
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
