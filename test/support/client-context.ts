@@ -12,17 +12,11 @@ import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
 import { PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
 import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
 import { TokenService } from '../../src/tokens/token.service.js';
+import { type GrantAnswer, tokenSetOf } from './token-set.js';
+
+export type { GrantAnswer };
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
-
-/** The token endpoint's JSON, as `emu.grant()` returns it. */
-export interface GrantAnswer {
-  access_token: string;
-  refresh_token: string;
-  scope: string;
-  expires_in: number;
-  api_domain: string;
-}
 
 class ClientTestModule {}
 
@@ -70,15 +64,7 @@ export async function startClientContext(
     app,
     tokens,
     client: app.get(PipedriveClient),
-    connect: (identity, grant) =>
-      tokens.saveConnection(identity, {
-        accessToken: grant.access_token,
-        refreshToken: grant.refresh_token,
-        tokenType: 'Bearer',
-        expiresIn: grant.expires_in,
-        scopes: grant.scope.split(','),
-        apiDomain: grant.api_domain,
-      }),
+    connect: (identity, grant) => tokens.saveConnection(identity, tokenSetOf(grant)),
     close: async () => {
       await app.close();
       rmSync(dir, { recursive: true, force: true });

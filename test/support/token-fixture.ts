@@ -6,6 +6,7 @@ import { PipedriveEmulator } from '../../src/testing/index.js';
 import type { PipedriveEmulatorTokenAnswer } from '../../src/testing/index.js';
 import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
 import { createPostgresDatabase } from './postgres.js';
+import { tokenSetOf } from './token-set.js';
 import {
   TOKEN_TEST_CLIENT,
   TOKEN_TEST_REDIRECT,
@@ -59,14 +60,7 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
     },
     async saveExpired(module, user) {
       const grant = emu.grant({ clientId: TOKEN_TEST_CLIENT.clientId, ...user });
-      const connection = await module.tokens.saveConnection(user, {
-        accessToken: grant.access_token,
-        refreshToken: grant.refresh_token,
-        tokenType: 'Bearer',
-        expiresIn: 0,
-        scopes: grant.scope.split(','),
-        apiDomain: grant.api_domain,
-      });
+      const connection = await module.tokens.saveConnection(user, tokenSetOf(grant, 0));
       return { connection, grant };
     },
     async close() {
