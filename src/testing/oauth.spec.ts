@@ -137,6 +137,16 @@ describe('PipedriveEmulator OAuth', () => {
       expect(second.api_domain).toBe('https://moved.example.com');
     });
 
+    it('rotates the refresh token when told to: a new one per refresh, the used one retired', async () => {
+      emu.setRefreshTokenRotation(true);
+      const first = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
+      const second = await json(await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
+      emu.setRefreshTokenRotation(false);
+      expect(second.refresh_token).not.toBe(first.refresh_token);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).statusCode).toBe(400);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: String(second.refresh_token) })).statusCode).toBe(200);
+    });
+
     it('answers invalid_grant in Pipedrive shape for an unknown refresh token', async () => {
       const res = await token({ grant_type: 'refresh_token', refresh_token: 'nope' });
       expect(res.statusCode).toBe(400);

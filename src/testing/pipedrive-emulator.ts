@@ -181,6 +181,14 @@ export class PipedriveEmulator {
     this.tokens.revokeRefreshTokens(companyId);
   }
 
+  /**
+   * Issue a new refresh token on every refresh and retire the one used, as some OAuth providers do.
+   * Pipedrive does not (its refresh token stays the same); this proves a client would not lose a rotated one.
+   */
+  setRefreshTokenRotation(on: boolean): void {
+    this.tokens.rotateRefreshTokens = on;
+  }
+
   /** Zeroes the counters and empties the request log; armed faults stay armed. */
   resetCounts(): void {
     this.log.reset();

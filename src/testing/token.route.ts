@@ -61,7 +61,7 @@ export class TokenRoute {
     const refreshToken = form.get('refresh_token');
     if (!refreshToken) return invalidRequest('missing parameter refresh_token');
     const issued = this.deps.tokens.refreshFor(refreshToken, client.clientId);
-    const owner = issued && this.deps.tokens.ownerOf(refreshToken);
+    const owner = issued && this.deps.tokens.ownerOf(issued.refreshToken);
     return owner ? this.tokensAnswer(owner, issued) : invalidGrant('refresh token is invalid');
   }
 

@@ -47,6 +47,8 @@ export class TokenStore {
   private readonly codes = new Map<string, CodeGrant>();
   private readonly access = new Map<string, AccessGrant>();
   private readonly refresh = new Map<string, RefreshGrant>();
+  /** Pipedrive keeps the refresh token; some providers issue a new one on every refresh and retire the old. */
+  rotateRefreshTokens = false;
 
   constructor(
     private readonly lifetimes: TokenLifetimes,
@@ -88,7 +90,7 @@ export class TokenStore {
     return this.renew(refreshToken, grant, accessSeconds);
   }
 
-  /** A new access token for a live refresh token of this client; the refresh token stays the same. */
+  /** A new access token for a live refresh token of this client; the refresh token stays the same unless rotating. */
   refreshFor(refreshToken: string, clientId: string): IssuedTokens | undefined {
     const grant = this.refresh.get(refreshToken);
     if (!grant || grant.clientId !== clientId) return undefined;
@@ -96,7 +98,15 @@ export class TokenStore {
       this.revokeRefresh(refreshToken);
       return undefined;
     }
-    return this.renew(refreshToken, grant, this.lifetimes.accessSeconds);
+    if (!this.rotateRefreshTokens) return this.renew(refreshToken, grant, this.lifetimes.accessSeconds);
+    const rotated = `${grant.companyId}:${grant.userId}:${token(30)}`;
+    this.refresh.delete(refreshToken);
+    this.refresh.set(rotated, grant);
+    for (const accessToken of grant.accessTokens) {
+      const access = this.access.get(accessToken);
+      if (access) access.refreshToken = rotated;
+    }
+    return this.renew(rotated, grant, this.lifetimes.accessSeconds);
   }
 
   /** The live grant behind an access token; expired ones are dropped on sight. */
