@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectAs, expectNoTokensSeen, send, startOn } from './support/browser-flow.js';
-import type { ReferenceApp } from './support/reference-app.js';
+import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
 /**
  * The reference app's Pipedrive routes as a signed-in browser uses them, over real HTTP against the
@@ -10,11 +10,23 @@ import type { ReferenceApp } from './support/reference-app.js';
 describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (database) => {
   let app: ReferenceApp;
   let stop: () => Promise<void>;
+  const logged: string[] = [];
 
   beforeAll(async () => {
+    // Everything the app logs (Nest's logger writes to stdout/stderr), kept for the no-token check.
+    for (const stream of [process.stdout, process.stderr]) {
+      const write = stream.write.bind(stream);
+      vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+        logged.push(String(chunk));
+        return write(chunk, ...rest);
+      }) as typeof stream.write);
+    }
     ({ app, stop } = await startOn(database));
   });
-  afterAll(() => stop?.());
+  afterAll(async () => {
+    await stop?.();
+    vi.restoreAllMocks();
+  });
 
   const get = (path: string, session?: string) =>
     send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
@@ -83,6 +95,17 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
     expect(app.emulator.counts.refreshToken).toBe(1);
   });
 
+  it('answers 502 while Pipedrive cannot refresh an expired token, and recovers after the back-off', async () => {
+    const { session } = await connectAs(app, 507, 1);
+    app.emulator.invalidateAccessTokens(507);
+    app.emulator.failNextToken(1, 503);
+    const failed = await get('/pipedrive/me', session);
+    expect(failed.status).toBe(502);
+    expect(failed.json).toMatchObject({ statusCode: 502, message: expect.any(String) });
+    await new Promise((done) => setTimeout(done, 1_100)); // the first back-off is 1 s
+    expect((await get('/pipedrive/me', session)).status).toBe(200);
+  });
+
   it('keeps the connection and the session across a restart', async () => {
     const { session } = await connectAs(app, 506, 3);
     await app.restart();
@@ -96,4 +119,12 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
   });
 
   it('never sent a token in any response body or header', () => expectNoTokensSeen());
+
+  it('never wrote a token to a log line', () => {
+    const text = logged.join('');
+    expect(text).toMatch(/Refreshing Pipedrive connection .* failed/); // the 502 above was logged
+    expect(text).not.toMatch(/v1u:/); // the emulator's access tokens
+    expect(text).not.toMatch(/\d+:\d+:[A-Za-z0-9_-]{30,}/); // its refresh tokens
+    expect(text).not.toContain(TEST_CLIENT.clientSecret);
+  });
 });

@@ -51,7 +51,7 @@ export class PipedriveOAuthClient implements OnModuleDestroy {
     if (answer.status >= 300) throw failure(grant, answer);
     const parsed = parseTokenAnswer(answer.body, previousRefreshToken);
     if ('problem' in parsed) {
-      throw new PipedriveTokenEndpointError(`Pipedrive token endpoint (${grant}) sent an ${parsed.problem}.`, {
+      throw new PipedriveTokenEndpointError(`Pipedrive's ${ENDPOINT[grant]} sent an ${parsed.problem}.`, {
         grant,
         status: answer.status,
         transient: true,
@@ -84,6 +84,13 @@ export class PipedriveOAuthClient implements OnModuleDestroy {
   }
 }
 
+/** Messages name the call in words: `refresh_token` in a message reads like a leaked field. */
+const ENDPOINT: Record<Grant, string> = {
+  authorization_code: 'token endpoint (code exchange)',
+  refresh_token: 'token endpoint (refresh)',
+  revoke: 'revoke endpoint',
+};
+
 const UNREADABLE = Symbol('unreadable');
 
 function parseJson(text: string): unknown {
@@ -99,7 +106,7 @@ function failure(grant: Grant, { status, body }: Answer): PipedriveTokenEndpoint
   const oauthError = oauthErrorOf(body);
   const transient = status >= 500 || status === 408 || status === 429 || (!oauthError && body === UNREADABLE);
   const what = oauthError ? `${status} ${oauthError}` : `HTTP ${status}`;
-  return new PipedriveTokenEndpointError(`Pipedrive token endpoint (${grant}) answered ${what}.`, {
+  return new PipedriveTokenEndpointError(`Pipedrive's ${ENDPOINT[grant]} answered ${what}.`, {
     grant,
     status,
     oauthError,
@@ -112,7 +119,7 @@ function networkFailure(grant: Grant, error: unknown): PipedriveTokenEndpointErr
   const timedOut = e?.name === 'TimeoutError' || /TIMEOUT/.test(e?.code ?? '');
   const what = timedOut ? 'timed out' : `failed (${e?.code ?? e?.name ?? 'network error'})`;
   // The cause is undici's own error: it names the socket problem and holds no request body.
-  return new PipedriveTokenEndpointError(`Pipedrive token endpoint (${grant}) ${what}.`, { grant, transient: true }, {
+  return new PipedriveTokenEndpointError(`Pipedrive's ${ENDPOINT[grant]} ${what}.`, { grant, transient: true }, {
     cause: error,
   });
 }
