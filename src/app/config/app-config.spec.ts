@@ -33,6 +33,12 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig({ NODE_ENV: 'production', ...REAL })).toMatchObject({ production: true, sandbox: false });
   });
 
+  it('turns the background refresh on only when PIPEDRIVE_REFRESH_SWEEP_SECONDS is set', () => {
+    expect(loadAppConfig({}).pipedrive.refreshSweep).toBeUndefined();
+    expect(loadAppConfig({ PIPEDRIVE_REFRESH_SWEEP_SECONDS: '60' }).pipedrive.refreshSweep).toEqual({ intervalSeconds: 60 });
+    expect(() => loadAppConfig({ PIPEDRIVE_REFRESH_SWEEP_SECONDS: '0' })).toThrow(/PIPEDRIVE_REFRESH_SWEEP_SECONDS/);
+  });
+
   it('reads DATABASE_URL as sqlite:PATH or postgres://, and names it when it is neither', () => {
     expect(loadAppConfig({ DATABASE_URL: 'postgres://u@db:5432/app' }).database).toEqual({
       type: 'postgres',

@@ -17,6 +17,8 @@ export interface AppConfig {
     refreshMarginSeconds: number;
     requireState: boolean;
     sessionSecret: string;
+    /** Unset: no background refresh. */
+    refreshSweep?: { intervalSeconds: number };
   };
 }
 
@@ -43,6 +45,7 @@ const envSchema = z.object({
   PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS: z.string().default(''),
   PIPEDRIVE_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(300),
   PIPEDRIVE_REQUIRE_STATE: flag.default(true),
+  PIPEDRIVE_REFRESH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
 });
@@ -105,6 +108,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       refreshMarginSeconds: vars.PIPEDRIVE_REFRESH_MARGIN_SECONDS,
       requireState: vars.PIPEDRIVE_REQUIRE_STATE,
       sessionSecret: vars.SESSION_SECRET ?? SANDBOX_SESSION_SECRET,
+      ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
   };
 }
