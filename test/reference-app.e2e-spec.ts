@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectAs, expectNoTokensSeen, send, startOn } from './support/browser-flow.js';
 import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
@@ -9,6 +10,7 @@ import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
  */
 describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (database) => {
   let app: ReferenceApp;
+  let databaseUrl: string;
   let stop: () => Promise<void>;
   const logged: string[] = [];
 
@@ -21,7 +23,7 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
         return write(chunk, ...rest);
       }) as typeof stream.write);
     }
-    ({ app, stop } = await startOn(database));
+    ({ app, databaseUrl, stop } = await startOn(database));
   });
   afterAll(async () => {
     await stop?.();
@@ -119,6 +121,16 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
   });
 
   it('never sent a token in any response body or header', () => expectNoTokensSeen());
+
+  it.runIf(database === 'sqlite')('keeps no token in plain text in the SQLite file', async () => {
+    await connectAs(app, 508, 1);
+    const path = databaseUrl.slice('sqlite:'.length);
+    const files = [path, `${path}-wal`].filter((file) => existsSync(file));
+    const bytes = files.map((file) => readFileSync(file).toString('latin1')).join('');
+    expect(bytes).toContain('pipedrive_connections'); // it is the right file
+    expect(bytes).not.toMatch(/v1u:/); // the emulator's access tokens
+    expect(bytes).not.toMatch(/\d+:\d+:[A-Za-z0-9_-]{30,}/); // its refresh tokens
+  });
 
   it('never wrote a token to a log line', () => {
     const text = logged.join('');
