@@ -9,6 +9,7 @@ import type { PipedriveConnectionStatus } from './pipedrive-token.types.js';
  */
 @Entity({ name: 'pipedrive_connections' })
 @Index('UQ_pipedrive_connections_company_user', ['companyId', 'userId'], { unique: true })
+@Index('IDX_pipedrive_connections_status_expires_at', ['status', 'expiresAt'])
 export class PipedriveConnectionEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;

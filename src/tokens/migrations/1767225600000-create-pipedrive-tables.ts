@@ -18,6 +18,11 @@ export class CreatePipedriveTables1767225600000 implements MigrationInterface {
         isUnique: true,
       }),
     );
+    // The refresh sweep selects active rows by expiry.
+    await queryRunner.createIndex(
+      CONNECTIONS,
+      new TableIndex({ name: 'IDX_pipedrive_connections_status_expires_at', columnNames: ['status', 'expires_at'] }),
+    );
     await queryRunner.createTable(statesTable(), true);
     await queryRunner.createIndex(
       STATES,
