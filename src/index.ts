@@ -9,14 +9,15 @@ export type {
   ResolvedPipedriveOptions,
 } from './pipedrive-auth.options.js';
 export { InjectPipedriveOptions, PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
-export * from './pipedrive.errors.js';
+export { InjectPipedriveClock, PipedriveClock, systemClock } from './pipedrive.clock.js';
+export * from './errors/pipedrive.errors.js';
 
 // Auth: routes, guards, session
 export { PipedriveAuthController, type PipedriveConnectedBody } from './auth/pipedrive-auth.controller.js';
-export { PipedriveAuthException, type PipedriveErrorBody } from './auth/pipedrive-auth.exception.js';
+export { PipedriveAuthException, type PipedriveErrorBody } from './errors/pipedrive-auth.exception.js';
 export { PipedriveAuthGuard } from './auth/pipedrive-auth.guard.js';
 export { PipedriveConnectionId } from './auth/pipedrive-connection-id.decorator.js';
-export { PipedriveExceptionFilter } from './auth/pipedrive-exception.filter.js';
+export { PipedriveExceptionFilter } from './errors/pipedrive-exception.filter.js';
 export { PipedriveSession } from './auth/pipedrive-session.js';
 export { PipedriveSessionGuard } from './auth/pipedrive-session.guard.js';
 export { PipedriveStrategy } from './auth/pipedrive.strategy.js';
@@ -26,9 +27,9 @@ export { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 export { TokenService } from './tokens/token.service.js';
 export { PipedriveRefreshSweeper, type PipedriveSweepSummary } from './tokens/pipedrive-refresh-sweeper.js';
 export { PipedriveOAuthClient } from './tokens/pipedrive-oauth.client.js';
-export { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from './tokens/pipedrive.entities.js';
-export { PipedriveConnectionEntity } from './tokens/pipedrive-connection.entity.js';
-export { PipedriveOAuthStateEntity } from './tokens/pipedrive-oauth-state.entity.js';
+export { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from './database/pipedrive.entities.js';
+export { PipedriveConnectionEntity } from './database/pipedrive-connection.entity.js';
+export { PipedriveOAuthStateEntity } from './database/pipedrive-oauth-state.entity.js';
 export {
   PIPEDRIVE_EVENTS,
   PipedriveEvents,

@@ -8,13 +8,15 @@ import { PipedriveStateStore } from './auth/pipedrive-state.store.js';
 import { PipedriveStrategy } from './auth/pipedrive.strategy.js';
 import { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 import { PipedriveClient } from './client/pipedrive.client.js';
+import { ConnectionStore } from './database/connection.store.js';
 import { ConfigurablePipedriveAuthModule, PIPEDRIVE_MODULE_OPTIONS } from './pipedrive-auth.module-definition.js';
 import { type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
+import { PipedriveClock, systemClock } from './pipedrive.clock.js';
 import { PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
 import { PipedriveEvents } from './tokens/pipedrive-events.js';
 import { PipedriveOAuthClient } from './tokens/pipedrive-oauth.client.js';
 import { PipedriveRefreshSweeper } from './tokens/pipedrive-refresh-sweeper.js';
-import { PIPEDRIVE_ENTITIES } from './tokens/pipedrive.entities.js';
+import { PIPEDRIVE_ENTITIES } from './database/pipedrive.entities.js';
 import { TokenService } from './tokens/token.service.js';
 
 /** What apps inject or put in `@UseGuards()`. */
@@ -46,11 +48,13 @@ const PUBLIC_PROVIDERS = [
       inject: [PIPEDRIVE_MODULE_OPTIONS],
       useFactory: (options: PipedriveAuthModuleOptions) => resolvePipedriveOptions(options),
     },
+    { provide: PipedriveClock, useValue: systemClock },
+    ConnectionStore,
     PipedriveOAuthClient,
     PipedriveStateStore,
     PipedriveIdentityFetcher,
     ...PUBLIC_PROVIDERS,
   ],
-  exports: [PIPEDRIVE_OPTIONS, ...PUBLIC_PROVIDERS],
+  exports: [PIPEDRIVE_OPTIONS, PipedriveClock, ...PUBLIC_PROVIDERS],
 })
 export class PipedriveAuthModule extends ConfigurablePipedriveAuthModule {}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PipedriveConfigurationError } from './pipedrive.errors.js';
+import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
 import { type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
 
 const SECRET = 'client-secret-VALUE-that-must-never-appear';

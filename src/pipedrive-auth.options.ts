@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PipedriveConfigurationError } from './pipedrive.errors.js';
+import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PipedriveOAuthStateEntity } from '../src/tokens/pipedrive-oauth-state.entity.js';
+import { PipedriveOAuthStateEntity } from '../src/database/pipedrive-oauth-state.entity.js';
 import {
   type Answer,
   approve,

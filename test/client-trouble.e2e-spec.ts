@@ -6,7 +6,7 @@ import {
   PipedriveNetworkError,
   PipedriveRateLimitError,
   PipedriveTimeoutError,
-} from '../src/pipedrive.errors.js';
+} from '../src/errors/pipedrive.errors.js';
 import { startClientFixture, type ClientFixture } from './support/client-fixture.js';
 
 /** Runs `call` and returns what it threw. */

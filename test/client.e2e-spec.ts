@@ -5,7 +5,7 @@ import { v1, v2 } from 'pipedrive';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PipedriveConnectionClient } from '../src/client/pipedrive-connection.client.js';
-import { PipedriveApiError, PipedriveConnectionNotFoundError } from '../src/pipedrive.errors.js';
+import { PipedriveApiError, PipedriveConnectionNotFoundError } from '../src/errors/pipedrive.errors.js';
 import { startClientContext } from './support/client-context.js';
 import { startClientFixture, type ClientFixture } from './support/client-fixture.js';
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../src/pipedrive.errors.js';
+import { PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
 import type { TokenModule } from './support/token-module.js';

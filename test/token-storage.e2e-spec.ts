@@ -5,7 +5,7 @@ import {
   PipedriveConnectionNotFoundError,
   PipedriveReauthorizationRequiredError,
   PipedriveTokenEndpointError,
-} from '../src/pipedrive.errors.js';
+} from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import { TokenCipher } from '../src/tokens/token-cipher.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { AuthorizationError, InternalOAuthError } from 'passport-oauth2';
-import { PipedriveError } from '../pipedrive.errors.js';
-import { PipedriveAuthException, type PipedriveErrorBody } from './pipedrive-auth.exception.js';
-import { pipedriveErrorResponse } from './pipedrive-error.response.js';
+import { PipedriveError } from '../errors/pipedrive.errors.js';
+import { PipedriveAuthException, type PipedriveErrorBody } from '../errors/pipedrive-auth.exception.js';
+import { pipedriveErrorResponse } from '../errors/pipedrive-error.response.js';
 import type { PipedriveStateFailure } from './pipedrive-state.store.js';
 
 const logger = new Logger('PipedriveAuthGuard');

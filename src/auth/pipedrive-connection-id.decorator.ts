@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { PipedriveConfigurationError } from '../pipedrive.errors.js';
+import { PipedriveConfigurationError } from '../errors/pipedrive.errors.js';
 import { PIPEDRIVE_CONNECTION_ID, type RequestWithConnection } from './pipedrive-session.guard.js';
 
 /**

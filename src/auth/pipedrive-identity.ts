@@ -4,7 +4,7 @@ import { toApiError } from '../client/api-error.js';
 import { readRateLimit } from '../client/rate-limit-headers.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveApiError, PipedriveNetworkError, PipedriveTimeoutError } from '../pipedrive.errors.js';
+import { PipedriveApiError, PipedriveNetworkError, PipedriveTimeoutError } from '../errors/pipedrive.errors.js';
 import type { PipedriveIdentity } from '../tokens/pipedrive-token.types.js';
 
 const PATH = '/api/v1/users/me';

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { PipedriveAuthException } from './pipedrive-auth.exception.js';
+import { PipedriveAuthException } from '../errors/pipedrive-auth.exception.js';
 import { PipedriveSession } from './pipedrive-session.js';
 
 /** Where the guard leaves the verified connection id for {@link PipedriveConnectionId}. */

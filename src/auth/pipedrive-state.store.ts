@@ -6,8 +6,8 @@ import type { Metadata, StateStoreStoreCallback, StateStoreVerifyCallback } from
 import { LessThan, MoreThan, type Repository } from 'typeorm';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveOAuthStateEntity } from '../tokens/pipedrive-oauth-state.entity.js';
-import { storageCall } from '../tokens/storage-call.js';
+import { PipedriveOAuthStateEntity } from '../database/pipedrive-oauth-state.entity.js';
+import { storageCall } from '../database/storage-call.js';
 import { clearCookie, readCookie, writeCookie } from './cookies.js';
 
 /** What the strategy hands to `fail()` when a state is refused; the guard turns it into a 403. */

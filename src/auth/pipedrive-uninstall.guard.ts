@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { IncomingMessage } from 'node:http';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveAuthException } from './pipedrive-auth.exception.js';
+import { PipedriveAuthException } from '../errors/pipedrive-auth.exception.js';
 import { hasClientCredentials } from './uninstall-request.js';
 
 /**

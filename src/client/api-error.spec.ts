@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PipedriveApiError, PipedriveRateLimitError } from '../pipedrive.errors.js';
+import { PipedriveApiError, PipedriveRateLimitError } from '../errors/pipedrive.errors.js';
 import { toApiError } from './api-error.js';
 
 const request = { method: 'GET', path: '/api/v2/deals/9', accessToken: 'secret-access-token' };

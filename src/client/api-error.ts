@@ -1,4 +1,4 @@
-import { PipedriveApiError, PipedriveRateLimitError, type PipedriveRateLimitState } from '../pipedrive.errors.js';
+import { PipedriveApiError, PipedriveRateLimitError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 import type { ResponseHeaders } from './rate-limit-headers.js';
 
 interface ErrorBody {

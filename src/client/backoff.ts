@@ -1,4 +1,4 @@
-import type { PipedriveRateLimitState } from '../pipedrive.errors.js';
+import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 
 /** Longest wait a 429 or 5xx may ask for; beyond it (e.g. a spent daily budget) the call fails at once. */
 export const MAX_RATE_LIMIT_WAIT_MS = 60_000;

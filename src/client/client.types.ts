@@ -1,4 +1,4 @@
-import type { PipedriveRateLimitState } from '../pipedrive.errors.js';
+import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 
 export type PipedriveHttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE' | 'HEAD';
 

@@ -1,4 +1,4 @@
-import { PipedriveNetworkError, PipedriveTimeoutError } from '../pipedrive.errors.js';
+import { PipedriveNetworkError, PipedriveTimeoutError } from '../errors/pipedrive.errors.js';
 import { toApiError } from './api-error.js';
 import { toApiPath, toQueryString } from './api-path.js';
 import { MAX_RATE_LIMIT_WAIT_MS, rateLimitWaitMs, retryWaitMs, sleep, withJitter } from './backoff.js';

@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { PipedriveError } from '../pipedrive.errors.js';
+import { PipedriveError } from '../errors/pipedrive.errors.js';
 
 /** One keep-alive undici Pool per Pipedrive origin (each company has its own api_domain). */
 export class HttpPools {

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveConnectionNotFoundError } from '../pipedrive.errors.js';
+import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
 import { HttpPools } from './http-pools.js';
 import { PipedriveConnectionClient } from './pipedrive-connection.client.js';

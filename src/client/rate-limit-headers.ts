@@ -1,4 +1,4 @@
-import type { PipedriveRateLimitState } from '../pipedrive.errors.js';
+import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 
 /** Response headers as undici hands them over: lower-case names. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;

@@ -1,4 +1,4 @@
-import type { PipedriveRateLimitState } from '../pipedrive.errors.js';
+import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 import { BurstShare } from './burst-share.js';
 
 /** Pipedrive counts requests per token over a rolling 2-second window. */

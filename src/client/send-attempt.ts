@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { PipedriveTimeoutError } from '../pipedrive.errors.js';
+import { PipedriveTimeoutError } from '../errors/pipedrive.errors.js';
 import type { PipedriveHttpMethod } from './client.types.js';
 import type { ResponseHeaders } from './rate-limit-headers.js';
 

@@ -1,4 +1,4 @@
-import { PipedriveApiError, type PipedriveRateLimitState } from '../pipedrive.errors.js';
+import { PipedriveApiError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 import type { PipedriveAdditionalData, PipedriveResponse } from './client.types.js';
 import type { Answer } from './send-attempt.js';
 

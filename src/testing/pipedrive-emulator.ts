@@ -1,26 +1,26 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiRoute } from './api.route.js';
-import { ApiRouter } from './api.router.js';
-import { AuthorizeRoute } from './authorize.route.js';
-import { DataStore } from './data.store.js';
+import { ApiRoute } from './api/api.route.js';
+import { ApiRouter } from './api/api.router.js';
+import { AuthorizeRoute } from './oauth/authorize.route.js';
+import { DataStore } from './api/data.store.js';
 import { Delayer } from './delayer.js';
-import { Directory } from './directory.js';
+import { Directory } from './oauth/directory.js';
 import { PipedriveEmulatorError } from './emulator.errors.js';
 import type { PipedriveEmulatorClient, PipedriveEmulatorOptions, PipedriveEmulatorRateLimit } from './emulator.options.js';
 import { createEmulatorServer } from './emulator.server.js';
 import type * as T from './emulator.types.js';
 import { FaultPlan } from './fault-plan.js';
 import type { Exchange } from './http-exchange.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter } from './api/rate-limiter.js';
 import { RequestLog } from './request-log.js';
-import { ResourceRoutes } from './resource.routes.js';
-import type { Item } from './resource-table.js';
-import { RevokeRoute } from './revoke.route.js';
-import { seedCompany } from './seeder.js';
-import { tokenAnswer, TokenRoute } from './token.route.js';
-import { TokenStore } from './token.store.js';
-import { uninstall } from './uninstall.js';
+import { ResourceRoutes } from './api/resource.routes.js';
+import type { Item } from './api/resource-table.js';
+import { RevokeRoute } from './oauth/revoke.route.js';
+import { seedCompany } from './api/seeder.js';
+import { tokenAnswer, TokenRoute } from './oauth/token.route.js';
+import { TokenStore } from './oauth/token.store.js';
+import { uninstall } from './oauth/uninstall.js';
 
 /**
  * An in-process Pipedrive: OAuth authorize/token/revoke and the v1/v2 API, strict like the real one,

@@ -1,4 +1,4 @@
-import type { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import type { PipedriveConnection } from './pipedrive-token.types.js';
 
 /** The public view of a row: everything but tokens and refresh bookkeeping. */

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PipedriveTokenEndpointError } from '../pipedrive.errors.js';
+import { PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
 import { PipedriveEmulator } from '../testing/index.js';
 import { PipedriveOAuthClient } from './pipedrive-oauth.client.js';
 import { tokenTestOptions } from '../../test/support/token-module.js';

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveTokenEndpointError } from '../pipedrive.errors.js';
+import { PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
 import type { PipedriveTokenSet } from './pipedrive-token.types.js';
 import { oauthErrorOf, parseTokenAnswer } from './token-response.parser.js';
 

@@ -5,13 +5,10 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import { DEFAULT_SWEEP_BATCH_SIZE, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../pipedrive.errors.js';
-import { ConnectionStore } from './connection.store.js';
-import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
+import { ConnectionStore } from '../database/connection.store.js';
 import { TokenService } from './token.service.js';
 
 /** Refreshes running at once in one sweep: enough to overlap Pipedrive's latency, few enough to be gentle. */
@@ -37,18 +34,15 @@ export interface PipedriveSweepSummary {
 @Injectable()
 export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('PipedriveRefreshSweeper');
-  private readonly store: ConnectionStore;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PipedriveSweepSummary> | undefined;
   private stopped = false;
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
-    @InjectRepository(PipedriveConnectionEntity) repository: Repository<PipedriveConnectionEntity>,
+    private readonly store: ConnectionStore,
     private readonly tokens: TokenService,
-  ) {
-    this.store = new ConnectionStore(repository);
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     const interval = this.options.refreshSweep?.intervalSeconds;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PipedriveConfigurationError } from '../pipedrive.errors.js';
+import { PipedriveConfigurationError } from '../errors/pipedrive.errors.js';
 import { TokenCipher, TokenDecryptionError, keyIdOf } from './token-cipher.js';
 
 const key = () => randomBytes(32).toString('base64');

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { PipedriveConfigurationError, PipedriveError } from '../pipedrive.errors.js';
+import { PipedriveConfigurationError, PipedriveError } from '../errors/pipedrive.errors.js';
 
 const FORMAT = 'v1';
 const NONCE_BYTES = 12;

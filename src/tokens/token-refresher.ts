@@ -4,9 +4,9 @@ import {
   PipedriveConnectionNotFoundError,
   PipedriveReauthorizationRequiredError,
   PipedriveTokenEndpointError,
-} from '../pipedrive.errors.js';
-import type { ConnectionStore } from './connection.store.js';
-import type { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+} from '../errors/pipedrive.errors.js';
+import type { ConnectionStore } from '../database/connection.store.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import { PIPEDRIVE_EVENTS, type PipedriveEvents } from './pipedrive-events.js';
 import type { PipedriveOAuthClient } from './pipedrive-oauth.client.js';
 import type { PipedriveAccessToken, PipedriveTokenSet } from './pipedrive-token.types.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { splitScopes } from './column-transformers.js';
+import { splitScopes } from '../database/column-transformers.js';
 import type { PipedriveTokenSet } from './pipedrive-token.types.js';
 
 const seconds = z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)]);

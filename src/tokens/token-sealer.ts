@@ -1,5 +1,5 @@
-import { PipedriveReauthorizationRequiredError } from '../pipedrive.errors.js';
-import type { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import { PipedriveReauthorizationRequiredError } from '../errors/pipedrive.errors.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import type { PipedriveIdentity } from './pipedrive-token.types.js';
 import { TokenCipher, TokenDecryptionError } from './token-cipher.js';
 

@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import { PipedriveConnectionNotFoundError, PipedriveError, PipedriveTokenEndpointError } from '../pipedrive.errors.js';
+import { PipedriveConnectionNotFoundError, PipedriveError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
 import { toConnection } from './connection.mapper.js';
-import { ConnectionStore } from './connection.store.js';
-import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
+import { ConnectionStore } from '../database/connection.store.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import { PIPEDRIVE_EVENTS, PipedriveEvents } from './pipedrive-events.js';
 import { PipedriveOAuthClient } from './pipedrive-oauth.client.js';
 import type {
@@ -28,7 +26,6 @@ import { TokenSealer } from './token-sealer.js';
  */
 @Injectable()
 export class TokenService {
-  private readonly store: ConnectionStore;
   private readonly sealer: TokenSealer;
   private readonly cache: TokenCache;
   private readonly refresher: TokenRefresher;
@@ -36,11 +33,10 @@ export class TokenService {
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
-    @InjectRepository(PipedriveConnectionEntity) repository: Repository<PipedriveConnectionEntity>,
+    private readonly store: ConnectionStore,
     private readonly oauth: PipedriveOAuthClient,
     private readonly events: PipedriveEvents,
   ) {
-    this.store = new ConnectionStore(repository);
     this.sealer = new TokenSealer(new TokenCipher(options.encryptionKey, options.previousEncryptionKeys));
     this.cache = new TokenCache(options.tokenCacheSize);
     this.refresher = new TokenRefresher(this.store, this.sealer, oauth, events, this.cache, {

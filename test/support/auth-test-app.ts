@@ -9,7 +9,7 @@ import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
-import { PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
+import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
 

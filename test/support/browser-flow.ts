@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { expect } from 'vitest';
-import { PipedriveConnectionEntity } from '../../src/tokens/pipedrive-connection.entity.js';
+import { PipedriveConnectionEntity } from '../../src/database/pipedrive-connection.entity.js';
 import { createPostgresDatabase } from './postgres.js';
 import { type ReferenceApp, startReferenceApp } from './reference-app.js';
 

@@ -9,7 +9,7 @@ import type { Logger } from 'typeorm';
 import { PipedriveClient } from '../../src/client/pipedrive.client.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
-import { PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
+import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
 import { TokenService } from '../../src/tokens/token.service.js';
 import { type GrantAnswer, tokenSetOf } from './token-set.js';

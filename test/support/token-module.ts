@@ -9,7 +9,8 @@ import type { ResolvedPipedriveOptions } from '../../src/pipedrive-auth.options.
 import { PipedriveEvents } from '../../src/tokens/pipedrive-events.js';
 import { PipedriveOAuthClient } from '../../src/tokens/pipedrive-oauth.client.js';
 import { PipedriveRefreshSweeper } from '../../src/tokens/pipedrive-refresh-sweeper.js';
-import { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from '../../src/tokens/pipedrive.entities.js';
+import { ConnectionStore } from '../../src/database/connection.store.js';
+import { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import { TokenService } from '../../src/tokens/token.service.js';
 
 /** `{ type: 'sqlite', path }` (a file; shared by processes) or `{ type: 'postgres', url }`. */
@@ -78,7 +79,7 @@ export async function startTokenModule(
       TypeOrmModule.forFeature(PIPEDRIVE_ENTITIES),
       ...(extraImports as never[]),
     ],
-    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, PipedriveOAuthClient, PipedriveEvents, PipedriveRefreshSweeper],
+    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, ConnectionStore, PipedriveOAuthClient, PipedriveEvents, PipedriveRefreshSweeper],
   })
     .setLogger(new ConsoleLogger({ logLevels: ['error'] }))
     .compile();

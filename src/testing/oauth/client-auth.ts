@@ -1,5 +1,5 @@
-import type { PipedriveEmulatorClient } from './emulator.options.js';
-import type { Exchange } from './http-exchange.js';
+import type { PipedriveEmulatorClient } from '../emulator.options.js';
+import type { Exchange } from '../http-exchange.js';
 import { invalidRequest, oauthError, type OAuthAnswer } from './oauth-answers.js';
 import type { TokenStore } from './token.store.js';
 

@@ -1,12 +1,12 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { apiError, overLimit, statusAnswer, unauthorized, type Answer } from './api-answers.js';
 import type { ApiRouter } from './api.router.js';
-import type { Delayer } from './delayer.js';
-import type { ApiFault, FaultPlan } from './fault-plan.js';
-import type { Exchange } from './http-exchange.js';
+import type { Delayer } from '../delayer.js';
+import type { ApiFault, FaultPlan } from '../fault-plan.js';
+import type { Exchange } from '../http-exchange.js';
 import type { RateLimiter, RateVerdict } from './rate-limiter.js';
-import type { RequestLog } from './request-log.js';
-import type { AccessGrant, TokenStore } from './token.store.js';
+import type { RequestLog } from '../request-log.js';
+import type { AccessGrant, TokenStore } from '../oauth/token.store.js';
 
 export interface ApiRouteDeps {
   tokens: TokenStore;

@@ -1,4 +1,4 @@
-import type { PipedriveEmulatorResource } from './emulator.types.js';
+import type { PipedriveEmulatorResource } from '../emulator.types.js';
 import type { Item, ItemId } from './resource-table.js';
 
 export type ResourceName = PipedriveEmulatorResource;

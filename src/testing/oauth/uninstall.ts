@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { PipedriveEmulatorClient } from './emulator.options.js';
+import type { PipedriveEmulatorClient } from '../emulator.options.js';
 import type { Owner, TokenStore } from './token.store.js';
 
 /**

@@ -11,8 +11,8 @@ import {
   PipedriveStorageError,
   PipedriveTimeoutError,
   PipedriveTokenEndpointError,
-} from '../pipedrive.errors.js';
-import { toAuthException, withErrorCode } from './auth-failure.js';
+} from './pipedrive.errors.js';
+import { toAuthException, withErrorCode } from '../auth/auth-failure.js';
 import { pipedriveErrorResponse } from './pipedrive-error.response.js';
 
 const call = { method: 'GET', path: '/api/v2/deals' };

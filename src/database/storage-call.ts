@@ -1,4 +1,4 @@
-import { PipedriveStorageError } from '../pipedrive.errors.js';
+import { PipedriveStorageError } from '../errors/pipedrive.errors.js';
 import { withBusyRetry } from './sqlite-busy.retry.js';
 
 /** Driver codes are identifiers (`57P01`, `ECONNREFUSED`, `SQLITE_READONLY`); anything else is not echoed. */

@@ -1,4 +1,4 @@
-import type { PipedriveEmulatorRateLimit } from './emulator.options.js';
+import type { PipedriveEmulatorRateLimit } from '../emulator.options.js';
 
 /** Admission times of one access token, oldest first from `head`. */
 export interface RateWindow {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
@@ -18,9 +20,11 @@ export interface UpdateGuard {
  * Database access of the token store. Every write that races another instance is one conditional
  * UPDATE whose affected-row count says who won; no transactions, so it behaves the same on
  * PostgreSQL and on a SQLite file shared by processes. Database failures surface as PipedriveStorageError.
+ * One provider, shared by TokenService and the refresh sweeper.
  */
+@Injectable()
 export class ConnectionStore {
-  constructor(private readonly repo: Repository<PipedriveConnectionEntity>) {}
+  constructor(@InjectRepository(PipedriveConnectionEntity) private readonly repo: Repository<PipedriveConnectionEntity>) {}
 
   findById(id: string): Promise<PipedriveConnectionEntity | null> {
     return storageCall('read a connection', () => this.repo.findOneBy({ id }));

@@ -3,7 +3,7 @@ import type { DataStore } from './data.store.js';
 import { decodeCursor, encodeCursor, readLimit, readStart } from './pagination.js';
 import { mergeItem, type ResourceDefinition } from './resource-definition.js';
 import type { Item, ItemId, ResourceTable } from './resource-table.js';
-import type { Owner } from './token.store.js';
+import type { Owner } from '../oauth/token.store.js';
 
 /** List, get, create, update and delete for any resource, within the caller's company. */
 export class ResourceRoutes {

@@ -1,6 +1,6 @@
 import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { PipedriveStorageError } from '../pipedrive.errors.js';
+import { PipedriveStorageError } from '../errors/pipedrive.errors.js';
 import { storageCall } from './storage-call.js';
 
 const driverError = (code: string, message: string) => Object.assign(new Error(message), { code });

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { PipedriveError } from '../pipedrive.errors.js';
+import { PipedriveError } from './pipedrive.errors.js';
 import { PipedriveAuthException } from './pipedrive-auth.exception.js';
 import { pipedriveErrorResponse } from './pipedrive-error.response.js';
 

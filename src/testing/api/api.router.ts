@@ -1,8 +1,8 @@
 import { apiError, ok, unknownRoute, type Answer } from './api-answers.js';
-import type { Directory } from './directory.js';
+import type { Directory } from '../oauth/directory.js';
 import type { ResourceRoutes } from './resource.routes.js';
 import { RESOURCES_BY_PATH, RETIRED_V1 } from './resources.js';
-import type { Owner } from './token.store.js';
+import type { Owner } from '../oauth/token.store.js';
 import { usersMe } from './users-me.js';
 
 /** Maps `/api/{version}/{resource}[/{id}]` to the handler; the caller is already authenticated. */

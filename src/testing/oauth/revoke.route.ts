@@ -1,10 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import { authenticateClient, isAnswer, parseForm } from './client-auth.js';
-import type { Delayer } from './delayer.js';
-import type { FaultPlan } from './fault-plan.js';
-import type { Exchange } from './http-exchange.js';
+import type { Delayer } from '../delayer.js';
+import type { FaultPlan } from '../fault-plan.js';
+import type { Exchange } from '../http-exchange.js';
 import { invalidRequest, oauthError, type OAuthAnswer } from './oauth-answers.js';
-import type { RequestLog } from './request-log.js';
+import type { RequestLog } from '../request-log.js';
 import type { TokenStore } from './token.store.js';
 
 export interface RevokeRouteDeps {

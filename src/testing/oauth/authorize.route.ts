@@ -1,6 +1,6 @@
 import type { Directory } from './directory.js';
-import type { PipedriveEmulatorDecision, PipedriveEmulatorUser } from './emulator.types.js';
-import type { Exchange } from './http-exchange.js';
+import type { PipedriveEmulatorDecision, PipedriveEmulatorUser } from '../emulator.types.js';
+import type { Exchange } from '../http-exchange.js';
 import type { TokenStore } from './token.store.js';
 
 /** `GET /oauth/authorize`: no consent screen; the configured user approves or denies at once. */

@@ -1,4 +1,4 @@
-import type { PipedriveEmulatorUser } from './emulator.types.js';
+import type { PipedriveEmulatorUser } from '../emulator.types.js';
 
 export interface CompanyProfile {
   id: number;

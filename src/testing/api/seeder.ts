@@ -1,4 +1,4 @@
-import type { PipedriveEmulatorSeed, PipedriveEmulatorSeedResult } from './emulator.types.js';
+import type { PipedriveEmulatorSeed, PipedriveEmulatorSeedResult } from '../emulator.types.js';
 import { SEED_EPOCH, type DataStore } from './data.store.js';
 import type { ResourceName } from './resource-definition.js';
 import type { Item, ItemId } from './resource-table.js';

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintNumber, commaSeparated } from './column-transformers.js';
-import type { PipedriveConnectionStatus } from './pipedrive-token.types.js';
+import type { PipedriveConnectionStatus } from '../tokens/pipedrive-token.types.js';
 
 /**
  * One Pipedrive user's connection. Tokens are stored encrypted (see TokenCipher); times are epoch

@@ -8,7 +8,7 @@ import {
   PipedriveStorageError,
   PipedriveTimeoutError,
   PipedriveTokenEndpointError,
-} from '../pipedrive.errors.js';
+} from './pipedrive.errors.js';
 import type { PipedriveErrorBody } from './pipedrive-auth.exception.js';
 
 /** How a library error is answered over HTTP. */

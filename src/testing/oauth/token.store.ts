@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
-import type { PipedriveEmulatorClient } from './emulator.options.js';
-import { newRateWindow, type RateWindow } from './rate-limiter.js';
+import type { PipedriveEmulatorClient } from '../emulator.options.js';
+import { newRateWindow, type RateWindow } from '../api/rate-limiter.js';
 
 export const DEFAULT_SCOPE = 'base,deals:full,contacts:full,activities:full,leads:full,users:read';
 

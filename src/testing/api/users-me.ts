@@ -1,4 +1,4 @@
-import type { CompanyProfile, UserProfile } from './directory.js';
+import type { CompanyProfile, UserProfile } from '../oauth/directory.js';
 import { SEED_EPOCH } from './data.store.js';
 import { v1Time } from './resource-definition.js';
 

@@ -1,12 +1,12 @@
 import { STATUS_CODES } from 'node:http';
 import { authenticateClient, isAnswer, parseForm } from './client-auth.js';
-import type { Delayer } from './delayer.js';
-import type { PipedriveEmulatorClient } from './emulator.options.js';
-import type { PipedriveEmulatorTokenAnswer, PipedriveEmulatorTokenFault } from './emulator.types.js';
-import type { FaultPlan, TokenGrantType } from './fault-plan.js';
-import type { Exchange } from './http-exchange.js';
+import type { Delayer } from '../delayer.js';
+import type { PipedriveEmulatorClient } from '../emulator.options.js';
+import type { PipedriveEmulatorTokenAnswer, PipedriveEmulatorTokenFault } from '../emulator.types.js';
+import type { FaultPlan, TokenGrantType } from '../fault-plan.js';
+import type { Exchange } from '../http-exchange.js';
 import { invalidGrant, invalidRequest, oauthError, type OAuthAnswer } from './oauth-answers.js';
-import type { RequestLog } from './request-log.js';
+import type { RequestLog } from '../request-log.js';
 import type { IssuedTokens, Owner, TokenStore } from './token.store.js';
 
 export interface TokenRouteDeps {

@@ -1,0 +1,40 @@
+import { Inject } from '@nestjs/common';
+
+/**
+ * The library's notion of time. Everything that decides by time (token expiry and refresh-ahead,
+ * refresh leases and back-off, OAuth state and session expiry, the sweeper, the client's pacing)
+ * reads `now()` and waits through `sleep()`, so a test can replace the clock and advance time
+ * instead of waiting for it (`ManualClock` in `nestjs-pipedrive/testing`).
+ */
+export interface PipedriveClock {
+  /** Epoch milliseconds. */
+  now(): number;
+  /** Resolves once `ms` have passed on this clock; rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Injection token of the clock: type and token share the name. Override it in a test module with
+ * `.overrideProvider(PipedriveClock).useValue(new ManualClock())`.
+ */
+export const PipedriveClock = Symbol('PipedriveClock');
+export const InjectPipedriveClock = (): ParameterDecorator => Inject(PipedriveClock);
+
+/** Wall-clock time and real timers; the default. */
+export const systemClock: PipedriveClock = {
+  now: () => Date.now(),
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};
