@@ -1,3 +1,6 @@
+import type { PipedriveClock } from '../pipedrive.clock.js';
+import type { PipedriveEmulatorWebhookOptions } from './api/webhook.types.js';
+
 /** An OAuth app registered with the emulator, as it would be in Pipedrive's Developer Hub. */
 export interface PipedriveEmulatorClient {
   clientId: string;
@@ -5,7 +8,8 @@ export interface PipedriveEmulatorClient {
   /** The app's one callback URL; `/oauth/authorize` and code exchanges must send exactly this. */
   redirectUri: string;
   /**
-   * Scopes granted to this app's tokens, comma separated as Pipedrive sends them.
+   * Scopes granted to this app's tokens, comma separated as Pipedrive sends them. Add `admin` for
+   * an app that manages webhooks (`POST /api/v1/webhooks` answers 403 without it).
    * @default 'base,deals:full,contacts:full,activities:full,leads:full,users:read'
    */
   scope?: string;
@@ -44,4 +48,11 @@ export interface PipedriveEmulatorOptions {
   maxRecordedRequests?: number;
   /** Clock in milliseconds for expiries and the rate window (tests may pass a fake one). @default Date.now */
   now?: () => number;
+  /**
+   * Clock of webhook deliveries (retry waits, the 10 s timeout, bans, deletion); pass the
+   * `ManualClock` the test advances. @default system time, read through `now` when that is given
+   */
+  clock?: PipedriveClock;
+  /** App webhooks: time scale of the delivery rules and the attempt log size. @default { timeScale: 1 } */
+  webhooks?: PipedriveEmulatorWebhookOptions;
 }

@@ -38,6 +38,7 @@ export interface PipedriveEmulatorSeed {
   activities?: number;
   leads?: number;
   notes?: number;
+  products?: number;
   /** Pipelines beyond the default one every company starts with. */
   pipelines?: number;
   /** Stages beyond the five default ones, spread over the pipelines. */

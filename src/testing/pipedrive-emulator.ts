@@ -15,12 +15,17 @@ import type { Exchange } from './http-exchange.js';
 import { RateLimiter } from './api/rate-limiter.js';
 import { RequestLog } from './request-log.js';
 import { ResourceRoutes } from './api/resource.routes.js';
+import { RESOURCES } from './api/resources.js';
 import type { Item } from './api/resource-table.js';
 import { RevokeRoute } from './oauth/revoke.route.js';
 import { seedCompany } from './api/seeder.js';
 import { tokenAnswer, TokenRoute } from './oauth/token.route.js';
 import { TokenStore } from './oauth/token.store.js';
 import { uninstall } from './oauth/uninstall.js';
+import { systemClock } from '../pipedrive.clock.js';
+import { WebhookDeliveries } from './api/webhook-deliveries.js';
+import { WebhookRegistry, WebhookRoutes } from './api/webhooks.routes.js';
+import type * as W from './api/webhook.types.js';
 
 /**
  * An in-process Pipedrive: OAuth authorize/token/revoke and the v1/v2 API, strict like the real one,
@@ -33,6 +38,10 @@ export class PipedriveEmulator {
   readonly counts: T.PipedriveEmulatorCounts;
   /** The newest requests, oldest first; never holds token values. */
   readonly requests: T.RecordedRequest[];
+  /** Exact webhook delivery counters, updated in place (zeroed by `resetCounts`). */
+  readonly webhookCounts: W.PipedriveEmulatorWebhookCounts;
+  /** The newest webhook delivery attempts (POSTs to subscription URLs), oldest first. */
+  readonly webhookAttempts: W.PipedriveEmulatorWebhookAttempt[];
 
   private readonly now: () => number;
   private readonly log: RequestLog;
@@ -44,10 +53,14 @@ export class PipedriveEmulator {
   private readonly limiter: RateLimiter;
   private readonly authorize: AuthorizeRoute;
   private readonly server: Server;
+  private readonly hooks = new WebhookRegistry();
+  private readonly deliveries: WebhookDeliveries;
+  private readonly resources: ResourceRoutes;
   private baseUrl = '';
 
   private constructor(private readonly options: PipedriveEmulatorOptions) {
-    this.now = options.now ?? Date.now;
+    const { clock } = options;
+    this.now = options.now ?? (clock ? () => clock.now() : Date.now);
     this.log = new RequestLog(options.maxRecordedRequests ?? 10_000);
     this.faults = this.plan.latency;
     this.counts = this.log.counts;
@@ -64,7 +77,19 @@ export class PipedriveEmulator {
     const common = { tokens: this.tokens, faults: this.plan, log: this.log, delayer: this.delayer };
     const token = new TokenRoute({ ...common, apiDomain: (companyId) => this.apiDomain(companyId) });
     const revoke = new RevokeRoute(common);
-    const router = new ApiRouter(new ResourceRoutes(this.data, this.now), this.directory);
+    this.deliveries = new WebhookDeliveries({
+      registry: this.hooks,
+      clock: clock ?? { now: this.now, sleep: systemClock.sleep },
+      timeScale: checkedTimeScale(options.webhooks?.timeScale ?? 1),
+      hostOf: (companyId) => `${this.directory.company(companyId).domain}.pipedrive.com`,
+      maxRecordedAttempts: options.webhooks?.maxRecordedAttempts ?? 10_000,
+    });
+    this.webhookCounts = this.deliveries.counts;
+    this.webhookAttempts = this.deliveries.attempts;
+    this.tokens.onUninstall = (owner) => this.hooks.removeOwnedBy(owner);
+    this.resources = new ResourceRoutes(this.data, this.now, (change) => this.deliveries.publish(change));
+    const webhooks = new WebhookRoutes({ registry: this.hooks, now: this.now, isPipedriveUrl: (url) => this.isPipedriveUrl(url) });
+    const router = new ApiRouter(this.resources, this.directory, webhooks);
     const api = new ApiRoute({ ...common, limiter: this.limiter, router, now: this.now });
     const routes = {
       authorize: (ex: Exchange) => this.authorize.handle(ex),
@@ -90,6 +115,7 @@ export class PipedriveEmulator {
   /** Stops the server, dropping keep-alive connections and answers still held by latency. */
   async close(): Promise<void> {
     this.delayer.clear();
+    await this.deliveries.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
@@ -130,10 +156,11 @@ export class PipedriveEmulator {
   }
 
   /**
-   * The user uninstalls the app inside Pipedrive: their tokens die and the app's callback URL gets
-   * the DELETE uninstall request. Resolves to the status the app answered.
+   * The user uninstalls the app inside Pipedrive: their tokens and the app's webhooks for them are
+   * deleted, and the app's callback URL gets the DELETE uninstall request. Resolves to the status the app answered.
    */
   uninstall(owner: { clientId: string; companyId: number; userId: number }): Promise<number> {
+    this.hooks.removeOwnedBy(owner);
     return uninstall(this.tokens, this.knownClient(owner.clientId), owner, this.now());
   }
 
@@ -189,15 +216,65 @@ export class PipedriveEmulator {
     this.tokens.rotateRefreshTokens = on;
   }
 
-  /** Zeroes the counters and empties the request log; armed faults stay armed. */
+  /** Zeroes the counters and empties the request and webhook-attempt logs; armed faults stay armed. */
   resetCounts(): void {
     this.log.reset();
+    this.deliveries.reset();
+  }
+
+  /**
+   * App webhooks as registered through `POST /api/v1/webhooks` (copies, with ban state), optionally
+   * of one company. Pipedrive deletes them on uninstall (or refresh-token revoke) and after three
+   * days without a successful delivery.
+   */
+  webhooks(companyId?: number): W.PipedriveEmulatorWebhook[] {
+    return this.hooks.snapshot(companyId);
+  }
+
+  /**
+   * A user creates, changes or deletes a record in Pipedrive's web UI: the data changes as through
+   * the API, and matching webhooks get deliveries with `change_source: "app"` (API writes send
+   * `"api"`). Returns the record after the change (undefined after a delete); throws
+   * `PipedriveEmulatorError` with the API's message for input the API would refuse.
+   */
+  changeInUi(change: W.PipedriveEmulatorUiChange): Item | undefined {
+    const def = RESOURCES[change.resource];
+    if (!def) throw new PipedriveEmulatorError(`Unknown resource ${String(change.resource)}.`);
+    this.directory.user(change.companyId, change.userId);
+    const owner = { clientId: '', companyId: change.companyId, userId: change.userId };
+    const method = change.action === 'create' ? 'POST' : change.action === 'change' ? def.updateMethod : 'DELETE';
+    const id = change.action === 'create' ? undefined : String(change.id);
+    const body = change.action === 'delete' ? undefined : change.fields;
+    const answer = this.resources.handle(method, def, id, new URLSearchParams(), body, owner, 'app');
+    const result = answer.body as { success: boolean; error?: string; data?: Item };
+    if (answer.status >= 400) throw new PipedriveEmulatorError(`changeInUi ${change.action} ${change.resource}: ${result.error}`);
+    return change.action === 'delete' ? undefined : result.data;
+  }
+
+  /**
+   * Resolves once every webhook delivery has ended: answered 2xx, or given up after its last retry,
+   * or lost to a ban. With a `ManualClock`, waiting retries need the clock advanced first; use
+   * {@link webhooksIdle} between advances.
+   */
+  webhooksSettled(): Promise<void> {
+    return this.deliveries.settled();
+  }
+
+  /** Resolves once no webhook POST is in flight (retries may still be waiting for their time). */
+  webhooksIdle(): Promise<void> {
+    return this.deliveries.idle();
   }
 
   private knownClient(clientId: string): Required<PipedriveEmulatorClient> {
     const client = this.tokens.client(clientId);
     if (!client) throw new PipedriveEmulatorError(`Unknown clientId ${clientId}: pass it in options.clients or call registerClient() first.`);
     return client;
+  }
+
+  /** Pipedrive refuses its own API as a subscription URL; so does the emulator, for itself too. */
+  private isPipedriveUrl(url: URL): boolean {
+    const host = url.hostname.toLowerCase();
+    return host === 'pipedrive.com' || host.endsWith('.pipedrive.com') || url.origin === new URL(this.baseUrl).origin;
   }
 
   private apiDomain(companyId: number): string {
@@ -213,6 +290,11 @@ export class PipedriveEmulator {
     const { port } = this.server.address() as AddressInfo;
     this.baseUrl = this.options.publicUrl?.replace(/\/+$/, '') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
+}
+
+function checkedTimeScale(scale: number): number {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new PipedriveEmulatorError('webhooks.timeScale must be a finite number > 0.');
+  return scale;
 }
 
 function checkedRateLimit(rateLimit: PipedriveEmulatorRateLimit): PipedriveEmulatorRateLimit {

@@ -1,6 +1,6 @@
 import type { ResourceDefinition, ResourceName } from './resource-definition.js';
 import { leads, notes } from './v1-resources.js';
-import { activities, deals, organizations, persons, pipelines, stages } from './v2-resources.js';
+import { activities, deals, organizations, persons, pipelines, products, stages } from './v2-resources.js';
 
 /** Every emulated resource by name. */
 export const RESOURCES: Record<ResourceName, ResourceDefinition> = {
@@ -8,6 +8,7 @@ export const RESOURCES: Record<ResourceName, ResourceDefinition> = {
   persons,
   organizations,
   activities,
+  products,
   pipelines,
   stages,
   leads,

@@ -60,6 +60,19 @@ export const activities: ResourceDefinition = {
   invalid: (r) => badIdField({ ...r, lead_id: null }),
 };
 
+export const products: ResourceDefinition = {
+  ...v2,
+  name: 'products',
+  label: 'Product',
+  filters: ['owner_id'],
+  defaults: ({ userId }) => ({
+    name: undefined, code: null, description: null, unit: null, tax: 0, category: null, owner_id: userId,
+    is_linkable: true, prices: [], billing_frequency: 'one-time', ...owned,
+  }),
+  system: () => ({ is_deleted: false }),
+  invalid: (r) => requireText(r, 'name') ?? badIdField(r),
+};
+
 export const pipelines: ResourceDefinition = {
   ...v2,
   name: 'pipelines',

@@ -23,6 +23,8 @@ interface RefreshGrant extends Owner {
 
 export interface AccessGrant extends Owner {
   expiresAt: number;
+  /** The scopes granted with the token, comma separated. */
+  scope: string;
   refreshToken: string;
   /** Kept on the grant so the rate check costs no second lookup. */
   window: RateWindow;
@@ -49,6 +51,8 @@ export class TokenStore {
   private readonly refresh = new Map<string, RefreshGrant>();
   /** Pipedrive keeps the refresh token; some providers issue a new one on every refresh and retire the old. */
   rotateRefreshTokens = false;
+  /** Told when a refresh token is revoked: for Pipedrive that is the user uninstalling the app. */
+  onUninstall?: (owner: Owner) => void;
 
   constructor(
     private readonly lifetimes: TokenLifetimes,
@@ -126,8 +130,13 @@ export class TokenStore {
 
   /** Revoking a refresh token kills its access tokens too (that is an uninstall). */
   revoke(tokenValue: string): void {
-    if (this.refresh.has(tokenValue)) this.revokeRefresh(tokenValue);
-    else this.access.delete(tokenValue);
+    const grant = this.refresh.get(tokenValue);
+    if (!grant) {
+      this.access.delete(tokenValue);
+      return;
+    }
+    this.revokeRefresh(tokenValue);
+    this.onUninstall?.(grant);
   }
 
   invalidateAccessTokens(companyId?: number): void {
@@ -158,7 +167,7 @@ export class TokenStore {
     const accessToken = `v1u:${token(192)}`;
     const { clientId, companyId, userId } = grant;
     const expiresAt = now + accessSeconds * 1000;
-    this.access.set(accessToken, { clientId, companyId, userId, refreshToken, expiresAt, window: newRateWindow() });
+    this.access.set(accessToken, { clientId, companyId, userId, refreshToken, expiresAt, scope: grant.scope, window: newRateWindow() });
     grant.accessTokens.add(accessToken);
     return { accessToken, refreshToken, scope: grant.scope, expiresIn: accessSeconds };
   }
