@@ -51,11 +51,11 @@ export interface PipedriveWebhookReport {
 export interface PipedriveConnectionWebhooks {
   connectionId: string;
   /**
-   * `registered`: every configured event has a live webhook; `partial`/`failed`: some/all were refused
+   * `registering`: Pipedrive has not confirmed every webhook yet; `registered`: every configured event has a live webhook; `partial`/`failed`: some/all were refused
    * (see `webhooks[].lastError`); `admin_scope_missing`: the app lacks the `admin` scope, nothing was
    * registered; `revoked`: uninstalled or disconnected, deliveries are refused; `none`: nothing registered yet.
    */
-  state: 'registered' | 'partial' | 'failed' | 'admin_scope_missing' | 'revoked' | 'none';
+  state: 'registering' | 'registered' | 'partial' | 'failed' | 'admin_scope_missing' | 'revoked' | 'none';
   webhooks: { event: string; pipedriveId: number | null; status: PipedriveWebhookEntity['status']; lastError: string | null }[];
 }
 
@@ -132,8 +132,10 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
     const failed = rows.filter((row) => row.status === 'failed').length;
     let state: PipedriveConnectionWebhooks['state'];
     if (connection && !connection.scopes.includes(ADMIN_SCOPE)) state = 'admin_scope_missing';
+    else if (this.running.has(connectionId)) state = 'registering';
     else if (connection?.status === 'revoked' || (rows.length > 0 && rows.every((row) => row.status === 'revoked'))) state = 'revoked';
     else if (rows.length === 0) state = 'none';
+    else if (rows.some((row) => row.status === 'active' && row.pipedriveId === null)) state = 'registering';
     else if (failed === 0) state = 'registered';
     else state = live > 0 ? 'partial' : 'failed';
     return { connectionId, state, webhooks };
