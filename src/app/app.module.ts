@@ -1,13 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { PipedriveAuthModule } from '../index.js';
+import { PipedriveAuthModule, PipedriveWebhooksModule } from '../index.js';
 import type { PipedriveEmulator } from '../testing/index.js';
-import { type AppConfig, type Env, loadAppConfig } from './config/app-config.js';
+import { type AppConfig, type Env, WEBHOOK_RECEIVER_PATH, loadAppConfig } from './config/app-config.js';
 import { typeOrmOptions } from './database/typeorm-options.js';
 import { HealthController } from './health/health.controller.js';
 import { PipedriveAccountModule } from './pipedrive/pipedrive-account.module.js';
 import { SANDBOX_EMULATOR, SandboxModule } from './sandbox/sandbox.module.js';
+import { WebhookEventsModule } from './webhooks/webhook-events.module.js';
 
 @Module({})
 export class AppModule {
@@ -30,7 +31,15 @@ export class AppModule {
             return { ...pipedrive, oauthBaseUrl: emulator?.url ?? pipedrive.oauthBaseUrl };
           },
         }),
+        PipedriveWebhooksModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AppConfig, true>) => ({
+            ...config.get('webhooks', { infer: true }),
+            receiverPath: WEBHOOK_RECEIVER_PATH,
+          }),
+        }),
         PipedriveAccountModule,
+        WebhookEventsModule,
       ],
       controllers: [HealthController],
     };
