@@ -52,8 +52,11 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     expect(new Set(handled().map((h) => h.id)).size).toBe(200);
     expect(a.recorder.handled.length).toBeGreaterThan(0);
     expect(b.recorder.handled.length).toBeGreaterThan(0);
-    const rows: { status: string; n: string }[] = await a.dataSource.query('SELECT status, COUNT(*) AS n FROM pipedrive_webhook_events GROUP BY status');
-    expect(rows.map((r) => [r.status, Number(r.n)])).toEqual([['done', 200]]);
+    await waitFor(async () => {
+      const rows: { status: string; n: string }[] = await a.dataSource.query('SELECT status, COUNT(*) AS n FROM pipedrive_webhook_events GROUP BY status');
+      expect(rows.map((r) => [r.status, Number(r.n)])).toEqual([['done', 200]]);
+    });
+    expect(handled()).toHaveLength(200);
   });
 
   it("takes over the claim of an instance that stopped mid-handling once its lease expires", async () => {

@@ -21,8 +21,8 @@ import { WebhookHandlerRegistry } from './webhook-handler.registry.js';
 @Injectable()
 export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('PipedriveWebhooks');
-  /** This instance's name in `lease_owner`. */
-  readonly owner = `${hostname().slice(0, 30)}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** This instance's name; each claim's `lease_owner` is it plus a sequence number. */
+  readonly owner = `${hostname().slice(0, 24)}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly active = new Set<Promise<void>>();
   private pumping: Promise<void> | undefined;
   private again = false;
@@ -95,7 +95,7 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
 
   private async run(row: InboxRow): Promise<void> {
     const renew = setInterval(
-      () => void this.inbox.renew(row, this.owner, this.clock.now() + this.options.leaseMs).catch(() => undefined),
+      () => void this.inbox.renew(row, row.leaseOwner!, this.clock.now() + this.options.leaseMs).catch(() => undefined),
       Math.max(500, Math.floor(this.options.leaseMs / 3)),
     );
     renew.unref();
@@ -131,18 +131,18 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     const now = this.clock.now();
     const completedHandlers = [...done].join(',');
     if (!failure) {
-      await this.inbox.settle(row, this.owner, { status: 'done', handledAt: now, completedHandlers, lastError: null });
+      await this.inbox.complete(row, row.leaseOwner!, now);
       return;
     }
     const lastError = `${failure.name}: ${failure.message}`.slice(0, 1_000);
     const where = `Webhook event ${row.eventId} (${row.action}.${row.entity} ${row.entityId}, connection ${row.connectionId})`;
     if (row.attempts >= this.options.maxAttempts) {
-      await this.inbox.settle(row, this.owner, { status: 'dead', completedHandlers, lastError });
+      await this.inbox.settle(row, row.leaseOwner!, { status: 'dead', completedHandlers, lastError });
       this.logger.error(`${where} dead-lettered after ${row.attempts} attempts: ${failure.name}. Re-run it with PipedriveWebhooksService.rerun().`);
       return;
     }
     const delay = Math.min(this.options.maxBackoffMs, this.options.backoffMs * this.options.backoffFactor ** (row.attempts - 1));
-    await this.inbox.settle(row, this.owner, { nextAttemptAt: now + delay, completedHandlers, lastError });
+    await this.inbox.settle(row, row.leaseOwner!, { nextAttemptAt: now + delay, completedHandlers, lastError });
     this.logger.warn(`${where} failed attempt ${row.attempts} of ${this.options.maxAttempts} (${failure.name}); retrying in ${delay} ms.`);
   }
 
