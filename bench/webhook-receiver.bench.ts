@@ -64,8 +64,9 @@ async function receiverVersusBaseline(dir: string): Promise<void> {
     console.table(table);
     console.log(`ratio receiver / baseline: ${(table[0]!['acks/s'] / table[1]!['acks/s']).toFixed(2)} (target >= 0.8)`);
 
-    // Burst: 5,000 deliveries at once, as many sockets as the OS gives; time from send to answer.
-    const agent = new Agent({ connections: null, pipelining: 0 });
+    // Burst: 5,000 deliveries issued at once over up to 500 sockets (more overflow the listen backlog
+    // of 511 and get resets); time from issue to answer, so waiting for a socket counts.
+    const agent = new Agent({ connections: 500 });
     const started = performance.now();
     const times = await Promise.all(
       Array.from({ length: BURST }, async () => {
@@ -79,7 +80,7 @@ async function receiverVersusBaseline(dir: string): Promise<void> {
     const total = performance.now() - started;
     times.sort((a, b) => a - b);
     console.log(
-      `Burst of ${BURST} concurrent deliveries (one socket each): all 200; slowest answer ${times.at(-1)!.toFixed(0)} ms, p50 ${pct(times, 0.5).toFixed(0)} ms, p99 ${pct(times, 0.99).toFixed(0)} ms, all answered in ${total.toFixed(0)} ms (target: none > 2000 ms).`,
+      `Burst of ${BURST} deliveries issued at once (500 sockets): all 200; slowest answer ${times.at(-1)!.toFixed(0)} ms, p50 ${pct(times, 0.5).toFixed(0)} ms, p99 ${pct(times, 0.99).toFixed(0)} ms, all answered in ${total.toFixed(0)} ms (target: none > 2000 ms).`,
     );
     await agent.close();
   } finally {
