@@ -4,6 +4,7 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationB
 import { PipedriveClient } from '../client/pipedrive.client.js';
 import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
 import { TokenService } from '../tokens/token.service.js';
 import type { PipedriveWebhookEvent } from './pipedrive-webhook.types.js';
 import { InjectPipedriveWebhooksOptions } from './pipedrive-webhooks.constants.js';
@@ -28,6 +29,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   private again = false;
   private started = false;
   private poll: NodeJS.Timeout | undefined;
+  /** Connections read for the events of one claim, reused by the others of that claim. */
+  private connections = new Map<string, Promise<PipedriveConnection | null>>();
 
   constructor(
     @InjectPipedriveWebhooksOptions() private readonly options: ResolvedPipedriveWebhooksOptions,
@@ -75,6 +78,7 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
           const free = this.options.concurrency - this.active.size;
           if (free <= 0 || !this.started) break;
           const claimed = await this.inbox.claim(this.owner, this.clock.now(), this.options.leaseMs, free);
+          this.connections = new Map();
           for (const row of claimed) this.track(this.run(row));
           if (claimed.length < free) break;
         }
@@ -149,7 +153,9 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   private async toEvent(row: InboxRow): Promise<PipedriveWebhookEvent> {
     const delivery = parseDelivery(JSON.parse(row.payload));
     if (!delivery) throw new Error('The stored delivery is no longer a v2 delivery.');
-    const connection = await this.tokens.findConnection(row.connectionId);
+    let lookup = this.connections.get(row.connectionId);
+    if (!lookup) this.connections.set(row.connectionId, (lookup = this.tokens.findConnection(row.connectionId)));
+    const connection = await lookup;
     if (!connection) throw new Error(`Connection ${row.connectionId} no longer exists.`);
     return {
       id: row.eventId,

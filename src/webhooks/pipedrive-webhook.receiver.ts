@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebhookInboxStore } from '../database/webhook-inbox.store.js';
+import type { PipedriveWebhookEntity } from '../database/pipedrive-webhook.entity.js';
 import { WebhookStore } from '../database/webhook.store.js';
 import { PipedriveConfigurationError, PipedriveStorageError } from '../errors/pipedrive.errors.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import { PIPEDRIVE_EVENTS, PipedriveEvents } from '../tokens/pipedrive-events.js';
 import { PipedriveWebhookDispatcher } from './pipedrive-webhook.dispatcher.js';
 import { InjectPipedriveWebhooksOptions, WEBHOOK_REALM } from './pipedrive-webhooks.constants.js';
 import type { ResolvedPipedriveWebhooksOptions } from './pipedrive-webhooks.options.js';
@@ -12,6 +14,12 @@ import { parseBasicAuth, verifyPassword } from './webhook-credentials.js';
 import { parseDelivery } from './webhook-delivery.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * How long a webhook row read for a delivery is reused: saves a read per delivery in a burst. A revoke
+ * on this instance forgets it at once; on other instances it is refused at most this much later.
+ */
+const CREDENTIALS_CACHE_MS = 5_000;
+const CREDENTIALS_CACHE_SIZE = 10_000;
 
 /** A refusal: the status and the JSON error body the sender gets. Nothing is stored. */
 class Refusal {
@@ -29,8 +37,10 @@ class Refusal {
  * company, then stored in the inbox, then answered 200. Handlers run after the answer.
  */
 @Injectable()
-export class PipedriveWebhookReceiver implements OnModuleInit {
+export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('PipedriveWebhooks');
+  private readonly known = new Map<string, { webhook: PipedriveWebhookEntity; until: number }>();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     @InjectPipedriveWebhooksOptions() private readonly options: ResolvedPipedriveWebhooksOptions,
@@ -38,10 +48,19 @@ export class PipedriveWebhookReceiver implements OnModuleInit {
     private readonly inbox: WebhookInboxStore,
     private readonly dispatcher: PipedriveWebhookDispatcher,
     @InjectPipedriveClock() private readonly clock: PipedriveClock,
+    private readonly events: PipedriveEvents,
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
   onModuleInit(): void {
+    this.unsubscribe = this.events.on((event) => {
+      if (event.type !== PIPEDRIVE_EVENTS.revoked) return;
+      for (const [user, entry] of this.known) if (entry.webhook.connectionId === event.connectionId) this.known.delete(user);
+    });
     const path = this.options.receiverPath;
     const adapter = this.adapterHost?.httpAdapter;
     if (path === false || !adapter) return;
@@ -110,13 +129,25 @@ export class PipedriveWebhookReceiver implements OnModuleInit {
     }
   }
 
-  private async authenticate(header: string | undefined) {
+  private async authenticate(header: string | undefined): Promise<PipedriveWebhookEntity> {
     const credentials = parseBasicAuth(header);
-    const webhook = credentials && UUID.test(credentials.user) ? await this.webhooks.findById(credentials.user) : null;
+    const webhook = credentials && UUID.test(credentials.user) ? await this.findWebhook(credentials.user) : null;
     const valid = verifyPassword(credentials?.password ?? '', webhook?.passwordHash);
     if (!credentials || !webhook || !valid || webhook.status !== 'active') {
       throw new Refusal(401, 'invalid_credentials', 'Missing or wrong webhook credentials.');
     }
+    return webhook;
+  }
+
+  private async findWebhook(id: string): Promise<PipedriveWebhookEntity | null> {
+    const now = this.clock.now();
+    const cached = this.known.get(id);
+    if (cached && cached.until > now) return cached.webhook;
+    const webhook = await this.webhooks.findById(id);
+    if (webhook?.status === 'active') {
+      if (this.known.size >= CREDENTIALS_CACHE_SIZE) this.known.clear();
+      this.known.set(id, { webhook, until: now + CREDENTIALS_CACHE_MS });
+    } else this.known.delete(id);
     return webhook;
   }
 }
