@@ -1,11 +1,7 @@
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   PIPEDRIVE_MIGRATIONS,
@@ -34,7 +30,6 @@ const APP = { clientId: 'test-app', clientSecret: 'test-secret', redirectUri: 'h
 
 describe('deals, as a connected Pipedrive user', () => {
   const clock = new ManualClock();
-  const dir = mkdtempSync(join(tmpdir(), 'npd-emulator-connect-'));
   let emulator: PipedriveEmulator;
   let app: INestApplication;
 
@@ -44,7 +39,7 @@ describe('deals, as a connected Pipedrive user', () => {
       imports: [
         TypeOrmModule.forRoot({
           type: 'sqlite',
-          database: join(dir, 'test.sqlite'),
+          database: ':memory:',
           autoLoadEntities: true,
           migrations: PIPEDRIVE_MIGRATIONS,
           migrationsRun: true,
@@ -68,7 +63,6 @@ describe('deals, as a connected Pipedrive user', () => {
   afterAll(async () => {
     await app?.close();
     await emulator?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('lists the company deals, and refreshes the token an hour later', async () => {
@@ -76,14 +70,13 @@ describe('deals, as a connected Pipedrive user', () => {
     const { cookie, connection } = await emulator.connect(app, { companyId: 7, userId: 1 });
     expect(connection).toMatchObject({ companyId: 7, userId: 1, status: 'active' });
 
-    const deals = await request(`${await app.getUrl()}/deals`, { headers: { cookie } });
-    expect(deals.statusCode).toBe(200);
-    expect(await deals.body.json()).toHaveLength(3);
+    const deals = await fetch(`${await app.getUrl()}/deals`, { headers: { cookie } });
+    expect(deals.status).toBe(200);
+    expect(await deals.json()).toHaveLength(3);
 
     await clock.advance(60 * 60 * 1000); // the access token (3599 s) has expired
-    const later = await request(`${await app.getUrl()}/deals`, { headers: { cookie } });
-    expect(later.statusCode).toBe(200);
-    await later.body.dump();
+    const later = await fetch(`${await app.getUrl()}/deals`, { headers: { cookie } });
+    expect(later.status).toBe(200);
     expect(emulator.counts.refreshToken).toBe(1);
   });
 
