@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { PipedriveClock } from '../pipedrive.clock.js';
-import type { RecordedRequest } from './emulator.types.js';
+import type { PipedriveEmulatorRequest } from './emulator.types.js';
 import type { RequestLog } from './request-log.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -28,8 +28,8 @@ export function createEmulatorServer(routes: EmulatorRoutes, log: RequestLog, cl
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const search = q < 0 ? '' : url.slice(q + 1);
-    const record = log.open(req.method ?? 'GET', path, search, req.headers, clock.now());
-    const ex = new Exchange(req, res, path, search, record);
+    const entry = log.open(req.method ?? 'GET', path, search, req.headers, clock.now());
+    const ex = new Exchange(req, res, path, search, entry);
     dispatch(routes, ex).catch(() => ex.json(500, { success: false, error: 'Internal emulator error', data: null }));
   });
 }
@@ -55,7 +55,7 @@ export class Exchange {
     private readonly res: ServerResponse,
     readonly path: string,
     private readonly search: string,
-    readonly record: RecordedRequest,
+    readonly entry: PipedriveEmulatorRequest,
   ) {}
 
   get query(): URLSearchParams {
@@ -82,7 +82,7 @@ export class Exchange {
   }
 
   send(status: number, body: string, headers: OutgoingHttpHeaders): void {
-    this.record.status = status;
+    this.entry.status = status;
     if (this.res.destroyed) return;
     headers['content-length'] = Buffer.byteLength(body);
     this.res.writeHead(status, headers);
@@ -107,7 +107,7 @@ export class Exchange {
 
   /** Drops the connection without an answer, as a crashed proxy would. */
   reset(): void {
-    this.record.status = 0;
+    this.entry.status = 0;
     this.req.socket.destroy();
   }
 }

@@ -1,8 +1,10 @@
 import type { PipedriveConnectedBody } from '../auth/pipedrive-auth.controller.js';
 
-/** Who approves the next `/oauth/authorize`; unknown companies and users are created on the fly. */
+/** A Pipedrive user of a company, who approves an authorization; unknown companies and users are created on the fly. */
 export interface PipedriveEmulatorUser {
+  /** Pipedrive company id (`company_id`). */
   companyId: number;
+  /** Pipedrive user id within that company. */
   userId: number;
   /** @default `User ${userId}` */
   name?: string;
@@ -19,19 +21,27 @@ export type PipedriveEmulatorDecision = 'approve' | 'deny';
 export interface PipedriveEmulatorGrant {
   /** The registered app's `clientId`. */
   clientId: string;
+  /** Pipedrive company id. */
   companyId: number;
+  /** Pipedrive user id. */
   userId: number;
   /** Access token lifetime for this grant only. @default accessTokenTtlSeconds */
   expiresInSeconds?: number;
 }
 
-/** Items created per resource by `emu.seed()`. */
+/** Items created per resource by `seed()`; each defaults to 0. */
 export interface PipedriveEmulatorSeed {
+  /** Deals, linked to stages, persons and organizations. */
   deals?: number;
+  /** Persons, linked to organizations. */
   persons?: number;
+  /** Organizations. */
   organizations?: number;
+  /** Activities, linked to deals, persons and organizations. */
   activities?: number;
+  /** Leads (UUID ids), linked to a person or an organization. */
   leads?: number;
+  /** Notes, attached to a deal, person or organization. */
   notes?: number;
   /** Pipelines beyond the default one every company starts with. */
   pipelines?: number;
@@ -39,7 +49,7 @@ export interface PipedriveEmulatorSeed {
   stages?: number;
 }
 
-/** Ids created by one `emu.seed()` call, per resource (leads have UUIDs). */
+/** Ids created by one `seed()` call, per resource (leads have UUIDs). */
 export type PipedriveEmulatorSeedResult = { [K in keyof PipedriveEmulatorSeed]-?: Array<number | string> };
 
 /** A resource the emulator serves and seeds. */
@@ -95,12 +105,16 @@ export interface PipedriveEmulatorCounts {
 }
 
 /** One request as the emulator saw it; token values are never stored. */
-export interface RecordedRequest {
+export interface PipedriveEmulatorRequest {
+  /** HTTP method. */
   method: string;
+  /** Path without the query string. */
   path: string;
   /** Query parameters, with `code`, `api_token` and token-like values redacted. */
   query: Record<string, string>;
+  /** The `Content-Type` header as sent. */
   contentType: string | undefined;
+  /** The `Authorization` scheme used, never its value. */
   auth: 'basic' | 'bearer' | 'none';
   /** Answer status; 0 while pending or when the socket was reset. */
   status: number;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { PipedriveClock } from '../pipedrive.clock.js';
 import { PipedriveEmulatorError } from './emulator.errors.js';
 import type { PipedriveEmulatorLatency } from './emulator.options.js';
@@ -31,6 +32,8 @@ export class FaultPlan {
     private readonly clock: PipedriveClock,
     private readonly initialLatency: PipedriveEmulatorLatency = {},
   ) {
+    // Every held answer listens for the close; a refresh storm holds a thousand at once.
+    setMaxListeners(0, this.closing.signal);
     this.setLatency(initialLatency);
   }
 

@@ -208,8 +208,8 @@ export class PipedriveEmulator {
   }
 
   /** The newest requests, oldest first, as they stand now (a snapshot; never holds token values). */
-  get requests(): readonly T.RecordedRequest[] {
-    return this.log.requests.map((record) => ({ ...record, query: { ...record.query } }));
+  get requests(): readonly T.PipedriveEmulatorRequest[] {
+    return this.log.requests.map((entry) => ({ ...entry, query: { ...entry.query } }));
   }
 
   /** Zeroes the counters and empties the request log; armed faults and switches stay. */

@@ -1,4 +1,4 @@
-import { PipedriveEmulator, type RecordedRequest } from '../../src/testing/index.js';
+import { PipedriveEmulator, type PipedriveEmulatorRequest } from '../../src/testing/index.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import type { PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import { CLIENT_APP, startClientContext, type ClientContext } from './client-context.js';
@@ -11,7 +11,7 @@ export interface ClientFixture extends ClientContext {
   connectionId: string;
   grant: PipedriveTokenSet;
   /** The emulator's API requests since the last resetCounts(). */
-  apiRequests(): RecordedRequest[];
+  apiRequests(): PipedriveEmulatorRequest[];
 }
 
 /** The emulator, PipedriveAuthModule on a fresh SQLite file, and one connection made from a grant. */

@@ -1,7 +1,6 @@
+// Pipedrive's API envelope: `{success, data, additional_data}`, its error shape, and its paging parameters.
 import { STATUS_CODES } from 'node:http';
 import type { Reply } from '../emulator.server.js';
-
-/** Pipedrive's API envelope: `{success, data, additional_data}`, its error shape, and its paging parameters. */
 
 export const ERROR_INFO = 'Please check developers.pipedrive.com for more information about Pipedrive API.';
 
