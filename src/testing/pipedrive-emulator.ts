@@ -133,7 +133,8 @@ export class PipedriveEmulator {
    * the state cookie. Returns the session cookie for a `Cookie` header and the callback's body.
    * The callback is sent to the redirect URI's path on `app`'s own address, so the app may listen on
    * port 0 while its `redirectUri` names another port; the code exchange still checks `redirectUri`.
-   * Parallel connects are fine: each flow is approved by its own user, whatever `setAuthorizeUser()` says.
+   * Parallel connects are fine: each flow is approved by its own user (matched by its `state`),
+   * whatever `setAuthorizeUser()` says; for an app that sends no `state`, connect sets that switch instead.
    * @param app a listening Nest application (`INestApplication`) or the app's base URL.
    */
   connect(app: PipedriveEmulatorAppServer | string, options: T.PipedriveEmulatorConnectOptions): Promise<T.PipedriveEmulatorConnected> {
