@@ -307,6 +307,16 @@ describe('Emulator app webhooks', () => {
       expect(emu.webhookCounts).toMatchObject({ succeeded: 1, failedAttempts: 2 });
     });
 
+    it('does not follow a redirect: a 3xx answer is a failed attempt', async () => {
+      await start({ webhooks: { timeScale: 0.001 } });
+      await subscribe(tokenOf(), 'create.deal');
+      receiver.answer = (n) => (n === 1 ? 302 : 200);
+      await call(tokenOf(), 'POST', '/api/v2/deals', { title: 'Moved' });
+      await emu.webhooksSettled();
+      expect(emu.webhookAttempts.map((a) => [a.attempt, a.status])).toEqual([[1, 302], [2, 200]]);
+      expect(emu.webhookCounts).toMatchObject({ firstTryFailures: 1, succeeded: 1 });
+    });
+
     it('bans a webhook for 30 minutes after ten first-try failures; events meanwhile are lost', async () => {
       const clock = new ManualClock();
       await start({ clock });
