@@ -1,3 +1,5 @@
+import type { PipedriveConnectedBody } from '../auth/pipedrive-auth.controller.js';
+
 /** Who approves the next `/oauth/authorize`; unknown companies and users are created on the fly. */
 export interface PipedriveEmulatorUser {
   companyId: number;
@@ -10,19 +12,12 @@ export interface PipedriveEmulatorUser {
   companyName?: string;
 }
 
+/** Whether the user approves or denies on the authorize page. */
 export type PipedriveEmulatorDecision = 'approve' | 'deny';
 
-/** Exactly the JSON `POST /oauth/token` answers with. */
-export interface PipedriveEmulatorTokenAnswer {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  scope: string;
-  expires_in: number;
-  api_domain: string;
-}
-
+/** Tokens for one user of one company, issued by `grant()` without the browser dance. */
 export interface PipedriveEmulatorGrant {
+  /** The registered app's `clientId`. */
   clientId: string;
   companyId: number;
   userId: number;
@@ -48,25 +43,25 @@ export interface PipedriveEmulatorSeed {
 /** Ids created by one `emu.seed()` call, per resource (leads have UUIDs). */
 export type PipedriveEmulatorSeedResult = { [K in keyof PipedriveEmulatorSeed]-?: Array<number | string> };
 
+/** A resource the emulator serves and seeds. */
 export type PipedriveEmulatorResource = keyof PipedriveEmulatorSeed;
 
-/** Delays before answers, in milliseconds; mutate freely. */
-export interface PipedriveEmulatorFaults {
-  tokenLatencyMs: number;
-  apiLatencyMs: number;
-  revokeLatencyMs: number;
-}
+/** One item of a company's data as the API returns it (leads have UUID ids). */
+export type PipedriveEmulatorRecord = Record<string, unknown> & { id: number | string };
 
 /** HTTP status (JSON error body), `'garbage'` (200, not JSON), `'invalid_grant'` (400) or `'reset'` (socket destroyed). */
 export type PipedriveEmulatorTokenFault = number | 'garbage' | 'invalid_grant' | 'reset';
 
+/** HTTP status (Pipedrive's JSON error body) or `'reset'` (socket destroyed). */
 export type PipedriveEmulatorApiFault = number | 'reset';
 
+/** Narrows a token fault. */
 export interface PipedriveEmulatorTokenFaultOptions {
   /** Only fail requests of this grant type. @default any grant */
   grant?: 'authorization_code' | 'refresh_token';
 }
 
+/** What a failing API answer carries instead of Pipedrive's JSON error. */
 export interface PipedriveEmulatorApiFaultOptions {
   /** Body to send instead of Pipedrive's JSON error (a string is sent as is, e.g. a CDN's HTML). */
   body?: string | object;
@@ -74,6 +69,7 @@ export interface PipedriveEmulatorApiFaultOptions {
   headers?: Record<string, string>;
 }
 
+/** The shape of a forced 429. */
 export interface PipedriveEmulatorForcedRateLimit {
   /** `x-ratelimit-reset` value. @default 2 */
   resetSeconds?: number;
@@ -111,4 +107,21 @@ export interface RecordedRequest {
   status: number;
   /** Receipt time in epoch milliseconds. */
   at: number;
+}
+
+/** What `connect()` needs besides the app: who approves, and where the app starts the flow. */
+export interface PipedriveEmulatorConnectOptions extends PipedriveEmulatorUser {
+  /** Path of the app's OAuth start route (with any global prefix). @default '/auth/pipedrive' */
+  startPath?: string;
+}
+
+/** The outcome of `connect()`: the browser's session, ready for a `Cookie` header. */
+export interface PipedriveEmulatorConnected {
+  /** `name=value` pairs of the cookies the callback set (the session cookie), joined with `; `. */
+  cookie: string;
+  /**
+   * The callback's JSON body (`PipedriveConnectedBody`: companyId, userId, apiDomain, scopes, status);
+   * undefined when the app redirects after connecting (`successRedirect`).
+   */
+  connection?: PipedriveConnectedBody;
 }

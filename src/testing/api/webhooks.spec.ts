@@ -61,10 +61,10 @@ describe('Emulator app webhooks', () => {
   let receiver: Receiver;
 
   const start = async (options: PipedriveEmulatorOptions = {}) => {
-    emu = await PipedriveEmulator.start({ clients: [ADMIN_APP, PLAIN_APP], rateLimit: { limit: 10_000, windowMs: 2000 }, ...options });
+    emu = await PipedriveEmulator.start({ apps: [ADMIN_APP, PLAIN_APP], rateLimit: { limit: 10_000, windowMs: 2000 }, ...options });
   };
   const tokenOf = (clientId = ADMIN_APP.clientId, userId = 1, companyId = 1) =>
-    `Bearer ${emu.grant({ clientId, companyId, userId }).access_token}`;
+    `Bearer ${emu.grant({ clientId, companyId, userId }).accessToken}`;
   const call = async (auth: string, method: string, path: string, body?: unknown) => {
     const res = await request(`${emu.url}${path}`, {
       method: method as 'GET',
@@ -170,14 +170,14 @@ describe('Emulator app webhooks', () => {
         return res.statusCode;
       };
       const first = emu.grant({ clientId: ADMIN_APP.clientId, companyId: 1, userId: 1 });
-      await subscribe(`Bearer ${first.access_token}`, 'create.deal');
+      await subscribe(`Bearer ${first.accessToken}`, 'create.deal');
       await subscribe(tokenOf(ADMIN_APP.clientId, 2), 'create.deal');
-      expect(await revokeForm(first.access_token)).toBe(200);
+      expect(await revokeForm(first.accessToken)).toBe(200);
       expect(emu.webhooks()).toHaveLength(2);
-      expect(await revokeForm(first.refresh_token)).toBe(200);
+      expect(await revokeForm(first.refreshToken)).toBe(200);
       expect(emu.webhooks().map((w) => w.ownerId)).toEqual([2]);
 
-      emu.registerClient({ ...ADMIN_APP, redirectUri: receiver.url });
+      emu.registerApp({ ...ADMIN_APP, redirectUri: receiver.url });
       await emu.uninstall({ clientId: ADMIN_APP.clientId, companyId: 1, userId: 2 });
       expect(emu.webhooks()).toEqual([]);
     });
