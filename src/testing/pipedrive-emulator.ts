@@ -326,11 +326,13 @@ export class PipedriveEmulator {
   /**
    * Back to the start options between tests: disarms faults, zeroes counters, empties the request
    * log, forgets rate windows, and resets latency, rate limit, rotation, api domains and the authorize
-   * user and decision. Registered apps, issued tokens and company data stay.
+   * user and decision, webhook counters and attempt log. Registered apps, issued tokens, company
+   * data and webhooks stay.
    */
   reset(): void {
     this.plan.reset();
     this.log.reset();
+    this.deliveries.reset();
     this.limiter.config = checkedRateLimit(this.options.rateLimit ?? EMULATOR_DEFAULTS.rateLimit);
     this.limiter.clear();
     this.grants.rotateRefreshTokens = false;
