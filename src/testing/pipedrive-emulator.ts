@@ -258,6 +258,15 @@ export class PipedriveEmulator {
   }
 
   /**
+   * Pipedrive deletes a webhook on its own (as after three days without a successful delivery),
+   * so an app's reconciliation can be tested without living through the three days. Pending
+   * retries of it are dropped (counted as lost). Returns whether it existed.
+   */
+  removeWebhook(id: number): boolean {
+    return this.hooks.remove(id);
+  }
+
+  /**
    * A user creates, changes or deletes a record in Pipedrive's web UI: the data changes as through
    * the API, and matching webhooks get deliveries with `change_source: "app"` (API writes send
    * `"api"`). Returns the record after the change (undefined after a delete); throws

@@ -92,6 +92,7 @@ export class WebhookRegistry {
         eventAction: h.eventAction,
         eventObject: h.eventObject,
         subscriptionUrl: h.subscriptionUrl,
+        httpAuthUser: h.httpAuthUser,
         type: 'application',
         banCounter: h.banCounter,
         ...(h.bannedUntil !== undefined && { bannedUntil: h.bannedUntil }),

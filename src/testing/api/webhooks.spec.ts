@@ -181,6 +181,18 @@ describe('Emulator app webhooks', () => {
       await emu.uninstall({ clientId: ADMIN_APP.clientId, companyId: 1, userId: 2 });
       expect(emu.webhooks()).toEqual([]);
     });
+
+    it('removeWebhook() deletes one as Pipedrive would on its own: gone from the list, no more deliveries', async () => {
+      const auth = tokenOf();
+      const id = (await subscribe(auth, 'create.deal')).body.data.id as number;
+      expect(emu.webhooks()[0]).toMatchObject({ id, httpAuthUser: 'pd-hook', type: 'application' });
+      expect(emu.removeWebhook(id)).toBe(true);
+      expect(emu.removeWebhook(id)).toBe(false);
+      expect((await call(auth, 'GET', '/api/v1/webhooks')).body.data).toEqual([]);
+      await call(auth, 'POST', '/api/v2/deals', { title: 'Nobody listens' });
+      await emu.webhooksSettled();
+      expect(receiver.deliveries).toEqual([]);
+    });
   });
 
   describe('deliveries', () => {
