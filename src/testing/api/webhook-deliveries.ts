@@ -116,7 +116,8 @@ export class WebhookDeliveries {
         host: this.deps.hostOf(change.companyId),
         permitted_user_ids: permittedUsers(change, record, hook),
       };
-      void this.deliver({ hook, meta, data: change.current && { ...change.current }, previous });
+      // Copies: later edits of the record must not change what a retry sends.
+      void this.deliver({ hook, meta, data: structuredClone(change.current), previous: structuredClone(previous) });
     }
   }
 

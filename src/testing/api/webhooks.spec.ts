@@ -249,6 +249,22 @@ describe('Emulator app webhooks', () => {
       expect(receiver.deliveries.find((d) => d.meta.entity === 'lead')!.meta.entity_id).toBe(lead.id);
     });
 
+    it('keeps companies apart: a change reaches only its own company’s webhooks', async () => {
+      await start();
+      await subscribe(tokenOf(ADMIN_APP.clientId, 1, 2), '*.*');
+      const own = await new Receiver().start();
+      try {
+        await call(tokenOf(), 'POST', '/api/v1/webhooks', { subscription_url: own.url, event_action: '*', event_object: '*', version: '2.0' });
+        await call(tokenOf(), 'POST', '/api/v2/deals', { title: 'Company 1 only' });
+        await emu.webhooksSettled();
+        expect(receiver.deliveries).toEqual([]);
+        expect(own.deliveries.map((d) => d.meta.company_id)).toEqual(['1']);
+        expect(own.received[0]!.headers.authorization).toBeUndefined();
+      } finally {
+        await own.close();
+      }
+    });
+
     it('a user editing in the web UI fires change_source "app" with that user', async () => {
       await start();
       await subscribe(tokenOf(), '*.*');
