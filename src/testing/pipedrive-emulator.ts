@@ -149,6 +149,8 @@ export class PipedriveEmulator {
    * Connects a user to your app the way a browser does, in one call: `GET /auth/pipedrive` on the
    * app, the emulator's authorize redirect (approved by `companyId`/`userId`), and the callback with
    * the state cookie. Returns the session cookie for a `Cookie` header and the callback's body.
+   * The callback is sent to the redirect URI's path on `app`'s own address, so the app may listen on
+   * port 0 while its `redirectUri` names another port; the code exchange still checks `redirectUri`.
    * Parallel connects are fine: each flow is approved by its own user, whatever `setAuthorizeUser()` says.
    * @param app a listening Nest application (`INestApplication`) or the app's base URL.
    */

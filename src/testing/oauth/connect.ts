@@ -25,8 +25,9 @@ export interface ConnectSide {
 /**
  * The browser's part of an OAuth connect, over real HTTP: start at the app, follow its redirect to
  * the emulator's authorize page, come back to the callback with the cookies the start set (the state
- * cookie), and keep the cookies the callback sets (the session). Plain HTTP, no test-runner imports,
- * so it serves Vitest and Jest alike.
+ * cookie), and keep the cookies the callback sets (the session). The callback goes to the path of the
+ * registered redirect URI on the app's own origin. Plain HTTP, no test-runner imports, so it serves
+ * Vitest and Jest alike.
  */
 export async function connect(
   side: ConnectSide,
@@ -47,7 +48,9 @@ export async function connect(
   else side.approveState(state, user);
   try {
     const approved = await get(authorizeUrl.toString());
-    const callbackUrl = expectRedirect(approved, 'The emulator\'s /oauth/authorize', 'the app\'s callback');
+    const redirect = expectRedirect(approved, 'The emulator\'s /oauth/authorize', 'the app\'s callback');
+    // Delivered to the app that started the flow, so it may listen on any port whatever its redirectUri says.
+    const callbackUrl = new URL(`${redirect.pathname}${redirect.search}`, new URL(base).origin);
     const back = await get(callbackUrl.toString(), cookieHeader(started.setCookies));
     if (back.status !== 200 && (back.status < 300 || back.status > 399)) {
       throw new PipedriveEmulatorError(`The app's callback answered ${back.status}: ${back.text.slice(0, 300)}`);
