@@ -1,4 +1,5 @@
 import type { PipedriveClock } from '../pipedrive.clock.js';
+import type { PipedriveEmulatorWebhookOptions } from './api/webhook.types.js';
 
 /**
  * An OAuth app registered with the emulator, as it would be in Pipedrive's Developer Hub. Its
@@ -10,7 +11,8 @@ export interface PipedriveEmulatorApp {
   /** The app's one callback URL; `/oauth/authorize` and code exchanges must send exactly this. */
   redirectUri: string;
   /**
-   * Scopes granted to this app's tokens, comma separated as Pipedrive sends them.
+   * Scopes granted to this app's tokens, comma separated as Pipedrive sends them. Add `admin` for
+   * an app that manages webhooks (`/api/v1/webhooks` answers 403 without it).
    * @default 'base,deals:full,contacts:full,activities:full,leads:full,users:read'
    */
   scope?: string;
@@ -63,9 +65,12 @@ export interface PipedriveEmulatorOptions {
   /**
    * Time for token and code expiries, the rate window, latencies and request records. Pass the
    * `ManualClock` your app's `PipedriveClock` provider uses, so app and emulator share one notion of time.
+   * Webhook deliveries wait on it too (retries, the 10 s timeout, bans, deletion).
    * @default systemClock
    */
   clock?: PipedriveClock;
+  /** App webhooks: time scale of the delivery rules and the attempt log size. @default { timeScale: 1, maxRecordedAttempts: 10000 } */
+  webhooks?: PipedriveEmulatorWebhookOptions;
 }
 
 /** The defaults above, in one place. */
@@ -78,4 +83,6 @@ export const EMULATOR_DEFAULTS = {
   refreshTokenTtlSeconds: 5_184_000,
   rateLimit: { limit: 80, windowMs: 2000 },
   maxRecordedRequests: 10_000,
+  webhookTimeScale: 1,
+  maxRecordedWebhookAttempts: 10_000,
 } as const;

@@ -43,6 +43,7 @@ export interface PipedriveEmulatorSeed {
   leads?: number;
   /** Notes, attached to a deal, person or organization. */
   notes?: number;
+  products?: number;
   /** Pipelines beyond the default one every company starts with. */
   pipelines?: number;
   /** Stages beyond the five default ones, spread over the pipelines. */

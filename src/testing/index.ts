@@ -9,3 +9,10 @@ export type {
 export type * from './emulator.types.js';
 export type { PipedriveEmulatorAppServer } from './oauth/connect.js';
 export { ManualClock } from './manual-clock.js';
+export type {
+  PipedriveEmulatorUiChange,
+  PipedriveEmulatorWebhook,
+  PipedriveEmulatorWebhookAttempt,
+  PipedriveEmulatorWebhookCounts,
+  PipedriveEmulatorWebhookOptions,
+} from './api/webhook.types.js';

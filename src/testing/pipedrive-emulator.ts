@@ -25,6 +25,10 @@ import { Grants } from './oauth/grants.js';
 import { RevokeRoute, uninstall } from './oauth/revoke.route.js';
 import { TokenRoute } from './oauth/token.route.js';
 import { RequestLog } from './request-log.js';
+import { RESOURCES } from './api/resources.js';
+import { WebhookDeliveries } from './api/webhook-deliveries.js';
+import { WebhookRegistry, WebhookRoutes } from './api/webhooks.routes.js';
+import type * as W from './api/webhook.types.js';
 
 /**
  * An in-process Pipedrive: OAuth authorize/token/revoke and the v1/v2 API, strict like the real one,
@@ -43,6 +47,9 @@ export class PipedriveEmulator {
   private readonly server: Server;
   private readonly apiDomains = new Map<number, string>();
   private baseUrl = '';
+  private readonly hooks = new WebhookRegistry();
+  private readonly deliveries: WebhookDeliveries;
+  private readonly resources: ResourceRoutes;
 
   private constructor(private readonly options: PipedriveEmulatorOptions) {
     this.clockSource = options.clock ?? systemClock;
@@ -60,8 +67,18 @@ export class PipedriveEmulator {
     const common = { grants: this.grants, faults: this.plan, log: this.log };
     const token = new TokenRoute({ ...common, apiDomain: (companyId) => this.apiDomain(companyId) });
     const revoke = new RevokeRoute(common);
-    const resources = new ResourceRoutes(this.data, this.clockSource);
-    const api = new ApiRoute({ ...common, limiter: this.limiter, resources, directory: this.directory, clock: this.clockSource });
+    this.deliveries = new WebhookDeliveries({
+      registry: this.hooks,
+      clock: this.clockSource,
+      timeScale: checkedTimeScale(options.webhooks?.timeScale ?? EMULATOR_DEFAULTS.webhookTimeScale),
+      hostOf: (companyId) => `${this.directory.company(companyId).domain}.pipedrive.com`,
+      maxRecordedAttempts: options.webhooks?.maxRecordedAttempts ?? EMULATOR_DEFAULTS.maxRecordedWebhookAttempts,
+    });
+    this.grants.onUninstall = (owner) => this.hooks.removeOwnedBy(owner);
+    const resources = new ResourceRoutes(this.data, this.clockSource, (change) => this.deliveries.publish(change));
+    this.resources = resources;
+    const webhooks = new WebhookRoutes({ registry: this.hooks, now: () => this.clockSource.now(), isPipedriveUrl: (url) => this.isPipedriveUrl(url) });
+    const api = new ApiRoute({ ...common, limiter: this.limiter, resources, directory: this.directory, clock: this.clockSource, webhooks });
     const routes = {
       authorize: (ex: Exchange) => this.authorize.handle(ex),
       token: (ex: Exchange) => token.handle(ex),
@@ -91,6 +108,7 @@ export class PipedriveEmulator {
   /** Stops the server, dropping keep-alive connections and answers still held by latency. */
   async close(): Promise<void> {
     this.plan.close();
+    await this.deliveries.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
@@ -164,10 +182,12 @@ export class PipedriveEmulator {
   }
 
   /**
-   * The user uninstalls the app inside Pipedrive: their tokens die and the app's callback URL gets
-   * the DELETE uninstall request. Resolves to the status the app answered.
+   * The user uninstalls the app inside Pipedrive: their tokens and the app's webhooks for them are
+   * deleted, and the app's callback URL gets the DELETE uninstall request. Resolves to the status
+   * the app answered.
    */
   uninstall(owner: { clientId: string; companyId: number; userId: number }): Promise<number> {
+    this.hooks.removeOwnedBy(owner);
     return uninstall(this.grants, this.knownApp(owner.clientId), owner, this.clockSource.now());
   }
 
@@ -213,9 +233,74 @@ export class PipedriveEmulator {
     return this.log.requests.map((entry) => ({ ...entry, query: { ...entry.query } }));
   }
 
-  /** Zeroes the counters and empties the request log; armed faults and switches stay. */
+  /** Zeroes the counters (webhook ones too) and empties the request and webhook-attempt logs; armed faults and switches stay. */
   resetCounts(): void {
     this.log.reset();
+    this.deliveries.reset();
+  }
+
+  // ---- App webhooks -------------------------------------------------------------------------
+
+  /** Webhook delivery counters since start or the last `reset()`/`resetCounts()` (a snapshot). */
+  get webhookCounts(): Readonly<W.PipedriveEmulatorWebhookCounts> {
+    return { ...this.deliveries.counts };
+  }
+
+  /** The newest webhook delivery attempts (POSTs to subscription URLs), oldest first (a snapshot). */
+  get webhookAttempts(): readonly W.PipedriveEmulatorWebhookAttempt[] {
+    return this.deliveries.attempts.map((attempt) => ({ ...attempt }));
+  }
+
+  /**
+   * App webhooks as registered through `POST /api/v1/webhooks` (copies, with ban state), optionally
+   * of one company. Pipedrive deletes them on uninstall (or refresh-token revoke) and after three
+   * days without a successful delivery.
+   */
+  webhooks(companyId?: number): W.PipedriveEmulatorWebhook[] {
+    return this.hooks.snapshot(companyId);
+  }
+
+  /**
+   * Pipedrive deletes a webhook on its own (as after three days without a successful delivery),
+   * so an app's reconciliation can be tested without living through the three days. Pending
+   * retries of it are dropped (counted as lost). Returns whether it existed.
+   */
+  removeWebhook(id: number): boolean {
+    return this.hooks.remove(id);
+  }
+
+  /**
+   * A user creates, changes or deletes a record in Pipedrive's web UI: the data changes as through
+   * the API, and matching webhooks get deliveries with `change_source: "app"` (API writes send
+   * `"api"`). Returns the record after the change (undefined after a delete); throws
+   * `PipedriveEmulatorError` with the API's message for input the API would refuse.
+   */
+  changeInUi(change: W.PipedriveEmulatorUiChange): T.PipedriveEmulatorRecord | undefined {
+    const def = RESOURCES[change.resource];
+    if (!def) throw new PipedriveEmulatorError(`Unknown resource ${String(change.resource)}.`);
+    this.directory.user(change.companyId, change.userId);
+    const owner = { clientId: '', companyId: change.companyId, userId: change.userId };
+    const method = change.action === 'create' ? 'POST' : change.action === 'change' ? def.updateMethod : 'DELETE';
+    const id = change.action === 'create' ? undefined : String(change.id);
+    const body = change.action === 'delete' ? undefined : change.fields;
+    const reply = this.resources.handle(method, def, id, new URLSearchParams(), body, owner, 'app');
+    const result = reply.body as { error?: string; data?: T.PipedriveEmulatorRecord };
+    if (reply.status >= 400) throw new PipedriveEmulatorError(`changeInUi ${change.action} ${change.resource}: ${result.error}`);
+    return change.action === 'delete' ? undefined : result.data;
+  }
+
+  /**
+   * Resolves once every webhook delivery has ended: answered 2xx, given up after its last retry, or
+   * lost to a ban or deletion. With a `ManualClock`, waiting retries need the clock advanced first;
+   * use {@link webhooksIdle} between advances.
+   */
+  webhooksSettled(): Promise<void> {
+    return this.deliveries.settled();
+  }
+
+  /** Resolves once no webhook POST is in flight (retries may still be waiting for their time). */
+  webhooksIdle(): Promise<void> {
+    return this.deliveries.idle();
   }
 
   // ---- Faults -------------------------------------------------------------------------------
@@ -253,11 +338,13 @@ export class PipedriveEmulator {
   /**
    * Back to the start options between tests: disarms faults, zeroes counters, empties the request
    * log, forgets rate windows, and resets latency, rate limit, rotation, api domains and the authorize
-   * user and decision. Registered apps, issued tokens and company data stay.
+   * user and decision, webhook counters and attempt log. Registered apps, issued tokens, company
+   * data and webhooks stay.
    */
   reset(): void {
     this.plan.reset();
     this.log.reset();
+    this.deliveries.reset();
     this.limiter.config = checkedRateLimit(this.options.rateLimit ?? EMULATOR_DEFAULTS.rateLimit);
     this.limiter.clear();
     this.grants.rotateRefreshTokens = false;
@@ -269,6 +356,12 @@ export class PipedriveEmulator {
     const app = this.grants.app(clientId);
     if (!app) throw new PipedriveEmulatorError(`Unknown clientId ${clientId}: pass the app in options.apps or call registerApp() first.`);
     return app;
+  }
+
+  /** Pipedrive refuses its own API as a subscription URL; so does the emulator, for itself too. */
+  private isPipedriveUrl(url: URL): boolean {
+    const host = url.hostname.toLowerCase();
+    return host === 'pipedrive.com' || host.endsWith('.pipedrive.com') || url.origin === new URL(this.baseUrl).origin;
   }
 
   private apiDomain(companyId: number): string {
@@ -284,6 +377,11 @@ export class PipedriveEmulator {
     const { port } = this.server.address() as AddressInfo;
     this.baseUrl = this.options.publicUrl?.replace(/\/+$/, '') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
+}
+
+function checkedTimeScale(scale: number): number {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new PipedriveEmulatorError('webhooks.timeScale must be a finite number > 0.');
+  return scale;
 }
 
 function checkedRateLimit(rateLimit: PipedriveEmulatorRateLimit): PipedriveEmulatorRateLimit {

@@ -3,13 +3,14 @@ import type { PipedriveClock } from '../../pipedrive.clock.js';
 import type { Directory } from '../directory.js';
 import type { Exchange, Reply } from '../emulator.server.js';
 import type { ApiFault, FaultPlan } from '../fault-plan.js';
-import type { AccessGrant, Grants, Owner } from '../oauth/grants.js';
+import type { AccessGrant, Grants } from '../oauth/grants.js';
 import type { RequestLog } from '../request-log.js';
 import { apiError, ok, overLimit, statusReply, unauthorized, unknownRoute } from './envelope.js';
 import type { RateLimiter, RateVerdict } from './rate-limiter.js';
 import type { ResourceRoutes } from './resource.routes.js';
 import { RESOURCES_BY_PATH, RETIRED_V1 } from './resources.js';
 import { usersMe } from './users-me.js';
+import type { WebhookRoutes } from './webhooks.routes.js';
 
 export interface ApiRouteDeps {
   grants: Grants;
@@ -19,6 +20,7 @@ export interface ApiRouteDeps {
   resources: ResourceRoutes;
   directory: Directory;
   clock: PipedriveClock;
+  webhooks: WebhookRoutes;
 }
 
 /** Everything under `/api/`: count, authenticate, forced faults, rate window, then the resource. */
@@ -44,7 +46,7 @@ export class ApiRoute {
   }
 
   /** Maps `/api/{version}/{resource}[/{id}]` to the handler; the caller is already authenticated. */
-  private route(method: string, path: string, query: URLSearchParams, body: unknown, owner: Owner): Reply {
+  private route(method: string, path: string, query: URLSearchParams, body: unknown, owner: AccessGrant): Reply {
     // path is `/api/v2/deals/12`: segments are ['', 'api', 'v2', 'deals', '12'].
     const [, , version, name, id, ...rest] = path.split('/');
     if (rest.length > 0 || !name) return unknownRoute();
@@ -53,6 +55,7 @@ export class ApiRoute {
       const { directory } = this.deps;
       return ok(usersMe(directory.user(owner.companyId, owner.userId), directory.company(owner.companyId)));
     }
+    if (version === 'v1' && name === 'webhooks') return this.deps.webhooks.handle(method, id || undefined, body, owner);
     const def = RESOURCES_BY_PATH.get(`${version}/${name}`);
     if (def) return this.deps.resources.handle(method, def, id || undefined, query, body, owner);
     if (version === 'v1' && RETIRED_V1.has(name)) {

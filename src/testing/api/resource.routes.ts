@@ -5,12 +5,18 @@ import type { CompanyData } from './company-data.js';
 import { apiError, badRequest, decodeCursor, encodeCursor, notFound, ok, readLimit, readStart } from './envelope.js';
 import { mergeItem, type ResourceDefinition } from './resource-definition.js';
 import type { Item, ItemId, ResourceTable } from './resource-table.js';
+import type { DataChange } from './webhook-deliveries.js';
+
+/** Who made a change: an app through the API, or a user in Pipedrive's web UI. */
+export type ChangeSource = DataChange['source'];
 
 /** List, get, create, update and delete for any resource, within the caller's company. */
 export class ResourceRoutes {
   constructor(
     private readonly data: CompanyData,
     private readonly clock: PipedriveClock,
+    /** Told of every create, update and delete (webhook deliveries). */
+    private readonly changed: (change: DataChange) => void = () => undefined,
   ) {}
 
   handle(
@@ -20,18 +26,19 @@ export class ResourceRoutes {
     query: URLSearchParams,
     body: unknown,
     owner: Owner,
+    source: ChangeSource = 'api',
   ): Reply {
     const table = this.data.table(owner.companyId, def.name);
     if (idPart === undefined) {
       if (method === 'GET') return this.list(def, table, query);
-      if (method === 'POST') return this.create(def, table, body, owner);
+      if (method === 'POST') return this.create(def, table, body, owner, source);
       return apiError(405, 'Method not allowed');
     }
     const id = def.uuid ? idPart : /^[1-9]\d{0,15}$/.test(idPart) ? Number(idPart) : undefined;
     if (id === undefined) return badRequest('Validation failed: id: Expected a positive integer');
     if (method === 'GET') return this.get(def, table, id);
-    if (method === def.updateMethod) return this.update(def, table, id, body);
-    if (method === 'DELETE') return this.remove(def, table, id);
+    if (method === def.updateMethod) return this.update(def, table, id, body, owner, source);
+    if (method === 'DELETE') return this.remove(def, table, id, owner, source);
     return apiError(405, 'Method not allowed');
   }
 
@@ -57,16 +64,18 @@ export class ResourceRoutes {
     return item ? ok(item) : notFound(def.label);
   }
 
-  private create(def: ResourceDefinition, table: ResourceTable, body: unknown, owner: Owner): Reply {
+  private create(def: ResourceDefinition, table: ResourceTable, body: unknown, owner: Owner, source: ChangeSource): Reply {
     if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
     const item = this.data.build(owner.companyId, owner.userId, def.name, body, this.clock.now());
     const problem = def.invalid(item);
     if (problem) return badRequest(problem);
+    table.insert(item);
+    this.changed({ ...who(owner, def, source, this.clock.now()), action: 'create', current: item, before: null });
     // v1 answers a creation with 201 Created, v2 with 200.
-    return ok(table.insert(item), undefined, def.version === 'v1' ? 201 : 200);
+    return ok(item, undefined, def.version === 'v1' ? 201 : 200);
   }
 
-  private update(def: ResourceDefinition, table: ResourceTable, id: ItemId, body: unknown): Reply {
+  private update(def: ResourceDefinition, table: ResourceTable, id: ItemId, body: unknown, owner: Owner, source: ChangeSource): Reply {
     const existing = table.get(id);
     if (!existing) return notFound(def.label);
     if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
@@ -74,13 +83,20 @@ export class ResourceRoutes {
     const problem = def.invalid(item);
     if (problem) return badRequest(problem);
     table.replace(item);
+    this.changed({ ...who(owner, def, source, this.clock.now()), action: 'change', current: item, before: existing });
     return ok(item);
   }
 
-  private remove(def: ResourceDefinition, table: ResourceTable, id: ItemId): Reply {
-    if (!table.remove(id)) return notFound(def.label);
+  private remove(def: ResourceDefinition, table: ResourceTable, id: ItemId, owner: Owner, source: ChangeSource): Reply {
+    const existing = table.get(id);
+    if (!existing || !table.remove(id)) return notFound(def.label);
+    this.changed({ ...who(owner, def, source, this.clock.now()), action: 'delete', current: null, before: existing });
     return ok(def.name === 'notes' ? true : { id });
   }
+}
+
+function who(owner: Owner, def: ResourceDefinition, source: ChangeSource, at: number) {
+  return { companyId: owner.companyId, userId: owner.userId, resource: def.name, source, at };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

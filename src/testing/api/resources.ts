@@ -62,6 +62,19 @@ const activities: ResourceDefinition = {
   invalid: (r) => badIdField({ ...r, lead_id: null }),
 };
 
+const products: ResourceDefinition = {
+  ...v2,
+  name: 'products',
+  label: 'Product',
+  filters: ['owner_id'],
+  defaults: ({ userId }) => ({
+    name: undefined, code: null, description: null, unit: null, tax: 0, category: null, owner_id: userId,
+    is_linkable: true, prices: [], billing_frequency: 'one-time', ...owned,
+  }),
+  system: () => ({ is_deleted: false }),
+  invalid: (r) => requireText(r, 'name') ?? badIdField(r),
+};
+
 const pipelines: ResourceDefinition = {
   ...v2,
   name: 'pipelines',
@@ -139,6 +152,7 @@ export const RESOURCES: Record<ResourceName, ResourceDefinition> = {
   persons,
   organizations,
   activities,
+  products,
   pipelines,
   stages,
   leads,

@@ -7,7 +7,7 @@ const FIRST = ['Alice', 'Bruno', 'Carla', 'Dmitri', 'Eve', 'Farid', 'Grace', 'Hi
 const LAST = ['Adams', 'Baker', 'Chen', 'Diaz', 'Evans', 'Fischer', 'Garcia', 'Hansen', 'Ito', 'Jensen'];
 const STATUSES = ['open', 'open', 'open', 'won', 'lost'];
 /** Linked resources are created first so new items can point at them. */
-const ORDER: ResourceName[] = ['pipelines', 'stages', 'organizations', 'persons', 'deals', 'leads', 'activities', 'notes'];
+const ORDER: ResourceName[] = ['pipelines', 'stages', 'organizations', 'persons', 'deals', 'leads', 'activities', 'notes', 'products'];
 
 type Linker = (name: ResourceName, n: number) => Item | undefined;
 type SeedInput = (n: number, link: Linker) => Record<string, unknown>;
@@ -37,6 +37,7 @@ const INPUTS: Record<ResourceName, SeedInput> = {
     const deal_id = id(link('deals', n));
     return { subject: `Call ${n}`, type: 'call', deal_id, ...people(n, link), done: n % 3 === 0, due_date: day(n) };
   },
+  products: (n) => ({ name: `Product ${n}`, code: `P-${n}`, prices: [{ price: n * 10, currency: 'EUR', cost: 0, overhead_cost: 0 }] }),
   notes: (n, link) => ({ content: `<p>Note ${n}</p>`, deal_id: id(link('deals', n)), ...people(n, link) }),
 };
 

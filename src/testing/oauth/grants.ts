@@ -21,6 +21,8 @@ interface RefreshGrant extends Owner {
 
 export interface AccessGrant extends Owner {
   expiresAt: number;
+  /** The scopes granted with the token, comma separated. */
+  scope: string;
   refreshToken: string;
 }
 
@@ -45,6 +47,8 @@ export class Grants {
   private readonly refresh = new Map<string, RefreshGrant>();
   /** Pipedrive keeps the refresh token; some providers issue a new one on every refresh and retire the old. */
   rotateRefreshTokens = false;
+  /** Told when a refresh token is revoked: for Pipedrive that is the user uninstalling the app. */
+  onUninstall?: (owner: Owner) => void;
 
   constructor(
     private readonly lifetimes: TokenLifetimes,
@@ -122,8 +126,13 @@ export class Grants {
 
   /** Revoking a refresh token kills its access tokens too (that is an uninstall). */
   revoke(tokenValue: string): void {
-    if (this.refresh.has(tokenValue)) this.revokeRefresh(tokenValue);
-    else this.access.delete(tokenValue);
+    const grant = this.refresh.get(tokenValue);
+    if (!grant) {
+      this.access.delete(tokenValue);
+      return;
+    }
+    this.revokeRefresh(tokenValue);
+    this.onUninstall?.(grant);
   }
 
   invalidateAccessTokens(companyId?: number): void {
@@ -154,7 +163,7 @@ export class Grants {
     const accessToken = `v1u:${token(192)}`;
     const { clientId, companyId, userId } = grant;
     const expiresAt = now + accessSeconds * 1000;
-    this.access.set(accessToken, { clientId, companyId, userId, refreshToken, expiresAt });
+    this.access.set(accessToken, { clientId, companyId, userId, refreshToken, expiresAt, scope: grant.scope });
     grant.accessTokens.add(accessToken);
     return { accessToken, refreshToken, scope: grant.scope, expiresIn: accessSeconds };
   }
