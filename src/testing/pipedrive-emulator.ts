@@ -14,6 +14,7 @@ import { FaultPlan } from './fault-plan.js';
 import type { Exchange } from './http-exchange.js';
 import { RateLimiter } from './api/rate-limiter.js';
 import { RequestLog } from './request-log.js';
+import { PipedriveEmulatorExtensions } from './extensions/extension-host.js';
 import { ResourceRoutes } from './api/resource.routes.js';
 import type { Item } from './api/resource-table.js';
 import { RevokeRoute } from './oauth/revoke.route.js';
@@ -33,6 +34,8 @@ export class PipedriveEmulator {
   readonly counts: T.PipedriveEmulatorCounts;
   /** The newest requests, oldest first; never holds token values. */
   readonly requests: T.RecordedRequest[];
+  /** Pipedrive's side of app extensions: signed extension tokens, the host page, JSON-panel calls. */
+  readonly extensions: PipedriveEmulatorExtensions;
 
   private readonly now: () => number;
   private readonly log: RequestLog;
@@ -60,6 +63,7 @@ export class PipedriveEmulator {
     this.tokens = new TokenStore(lifetimes, this.now);
     this.limiter = new RateLimiter(checkedRateLimit(options.rateLimit ?? { limit: 80, windowMs: 2000 }));
     for (const client of options.clients ?? []) this.registerClient(client);
+    this.extensions = new PipedriveEmulatorExtensions(this.tokens, this.now, () => this.baseUrl);
     this.authorize = new AuthorizeRoute(this.tokens, this.directory);
     const common = { tokens: this.tokens, faults: this.plan, log: this.log, delayer: this.delayer };
     const token = new TokenRoute({ ...common, apiDomain: (companyId) => this.apiDomain(companyId) });
@@ -71,6 +75,7 @@ export class PipedriveEmulator {
       token: (ex: Exchange) => token.handle(ex),
       revoke: (ex: Exchange) => revoke.handle(ex),
       api: (ex: Exchange) => api.handle(ex),
+      extensions: (ex: Exchange) => this.extensions.handle(ex),
     };
     this.server = createEmulatorServer(routes, this.log, this.now);
   }

@@ -59,6 +59,10 @@ export class TokenStore {
     this.clients.set(client.clientId, { scope: DEFAULT_SCOPE, ...client });
   }
 
+  clientIds(): string[] {
+    return [...this.clients.keys()];
+  }
+
   client(clientId: string): Required<PipedriveEmulatorClient> | undefined {
     return this.clients.get(clientId);
   }
