@@ -67,12 +67,14 @@ export function hostPage(input: HostPageInput): string {
   const status = document.getElementById('status');
   const snackbar = document.getElementById('snackbar');
   let initialized = false;
+  let hidden = false;
   const setStatus = (state, text) => { status.dataset.state = state; status.textContent = text; };
   const clamp = (h) => Math.max(config.height.min, Math.min(config.height.max, Math.round(h)));
   const report = (command, args, outcome) =>
     fetch('/app-extensions/commands?session=' + config.session, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command, args, outcome }) });
   const handlers = {
     async initialize(args) {
+      if (hidden) throw new Error('The extension was hidden: it did not initialise within ' + config.initializeTimeoutMs / 1000 + ' s');
       initialized = true;
       if (args && args.size && args.size.height) frame.style.height = clamp(args.size.height) + 'px';
       setStatus('initialized', 'App initialised');
@@ -113,6 +115,7 @@ export function hostPage(input: HostPageInput): string {
   });
   setTimeout(() => {
     if (initialized) return;
+    hidden = true;
     frame.hidden = true;
     setStatus('timeout', 'The app did not initialise the SDK within ' + config.initializeTimeoutMs / 1000 + ' s, so Pipedrive hides it.');
   }, config.initializeTimeoutMs);
