@@ -98,6 +98,8 @@ describe('app extensions of the reference app', () => {
     expect(answer.text).toContain('/assets/app-extensions-sdk.js');
     expect(answer.headers['content-security-policy']).toBe('frame-ancestors https://*.pipedrive.com');
     expect(answer.headers['x-frame-options']).toBeUndefined();
+    expect(answer.headers['referrer-policy']).toBe('same-origin');
+    expect(answer.headers['cache-control']).toBe('no-store');
     const sdk = await send(`${app.url}/assets/app-extensions-sdk.js`);
     expect(sdk.status).toBe(200);
     expect(sdk.text).toContain('get_signed_token');

@@ -80,6 +80,7 @@ export class PipedriveJsonPanelBuilder {
     return this;
   }
 
+  /** The panel answer, to return from the route. */
   build(): PipedriveJsonPanel {
     return {
       data: [...this.objects],

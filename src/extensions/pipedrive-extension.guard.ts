@@ -39,7 +39,11 @@ export class PipedriveExtensionGuard implements CanActivate {
     const request = this.getRequest(context);
     if (this.reflector.getAllAndOverride<boolean>(PIPEDRIVE_EXTENSION_PAGE, [context.getHandler(), context.getClass()])) {
       // Before verifying, so the refusal itself can show inside Pipedrive's frame (it holds no data).
-      setFrameAncestors(context.switchToHttp().getResponse<ServerResponse>(), extensionFrameAncestors(this.options));
+      const response = context.switchToHttp().getResponse<ServerResponse>();
+      setFrameAncestors(response, extensionFrameAncestors(this.options));
+      // The page's URL carries the token: keep it out of Referer headers to other sites and out of caches.
+      response.setHeader('Referrer-Policy', 'same-origin');
+      response.setHeader('Cache-Control', 'no-store');
     }
     const { claims, payload } = await this.verifier.verify(this.verifier.read(request));
     const query = new URL(request.url ?? '/', 'http://request.invalid').searchParams;

@@ -5,6 +5,7 @@ export const PIPEDRIVE_FRAME_ANCESTOR = 'https://*.pipedrive.com';
 
 /** Injection token of the validated extension options ({@link ResolvedPipedriveExtensionsOptions}). */
 export const PIPEDRIVE_EXTENSIONS_OPTIONS = Symbol('PIPEDRIVE_EXTENSIONS_OPTIONS');
+/** Injects {@link PIPEDRIVE_EXTENSIONS_OPTIONS}. */
 export const InjectPipedriveExtensionsOptions = (): ParameterDecorator => Inject(PIPEDRIVE_EXTENSIONS_OPTIONS);
 
 /** Route metadata set by `@PipedriveExtensionPage()`: the route may be framed by Pipedrive. */
