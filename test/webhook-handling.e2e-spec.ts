@@ -24,7 +24,7 @@ describe('webhook handling', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'npd-wh-handle-'));
     emu = await PipedriveEmulator.start();
-    emu.registerClient({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
+    emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
   });
   afterEach(async () => {
     vi.restoreAllMocks();

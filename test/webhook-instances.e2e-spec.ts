@@ -26,7 +26,7 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
   beforeAll(async () => {
     db = await createPostgresDatabase();
     emu = await PipedriveEmulator.start();
-    emu.registerClient({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
+    emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
     const common = { database: { type: 'postgres' as const, url: db.url }, emulator: emu, client: CLIENT, encryptionKey: randomBytes(32).toString('base64') };
     const webhooks = { leaseMs: LEASE_MS, pollIntervalMs: 20 };
     a = await startWebhookApp({ ...common, clock: clockA, webhooks });

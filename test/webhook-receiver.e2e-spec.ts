@@ -22,7 +22,7 @@ describe('webhook receiver', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'npd-wh-recv-'));
     emu = await PipedriveEmulator.start();
-    emu.registerClient({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
+    emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
     app = await startWebhookApp({
       database: { type: 'sqlite', path: join(dir, 'db.sqlite') },
       emulator: emu,

@@ -34,8 +34,8 @@ describe('webhook registration', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'npd-wh-reg-'));
     emu = await PipedriveEmulator.start({ webhooks: { timeScale: 0.001 } });
-    emu.registerClient({ ...ADMIN, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
-    emu.registerClient({ ...PLAIN, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full' });
+    emu.registerApp({ ...ADMIN, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
+    emu.registerApp({ ...PLAIN, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full' });
   });
   afterEach(async () => {
     vi.restoreAllMocks();
@@ -122,7 +122,7 @@ describe('webhook registration', () => {
     const connection = await app.connect({ companyId: 9105, userId: 1 });
     await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const gone = (await listed(app, connection.id)).find((h) => h.event_object === 'person')!;
-    await app.app.get(PipedriveClient).forConnection(connection.id).delete(`/v1/webhooks/${gone.id}`);
+    expect(emu.removeWebhook(gone.id)).toBe(true); // as Pipedrive does after three days of failed deliveries
     const report = await app.webhooks.reconcile(connection.id);
     expect(report).toMatchObject({ outcome: 'registered', created: ['change.person'], kept: ['*.deal'], failed: [] });
     const after = await listed(app, connection.id);
@@ -168,9 +168,9 @@ describe('webhook registration', () => {
     // Another integration of the same app user already holds 39 webhooks.
     const grant = emu.grant({ clientId: ADMIN.clientId, ...user });
     for (let i = 0; i < MAX_WEBHOOKS_PER_USER - 1; i++) {
-      const response = await fetch(`${grant.api_domain}/api/v1/webhooks`, {
+      const response = await fetch(`${grant.apiDomain}/api/v1/webhooks`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${grant.access_token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${grant.accessToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ subscription_url: `https://elsewhere.example.com/${i}`, event_action: '*', event_object: 'note', version: '2.0' }),
       });
       expect(response.status).toBe(201);

@@ -18,7 +18,6 @@ import {
 } from '../../src/index.js';
 import type { ManualClock, PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
-import { tokenSetOf } from './token-set.js';
 
 export type WebhookTestDatabase = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
 
@@ -144,7 +143,7 @@ export async function startWebhookApp(options: WebhookAppOptions): Promise<Webho
     webhooks: app.get(PipedriveWebhooksService),
     dataSource: app.get<DataSource>(getDataSourceToken()),
     recorder,
-    connect: (user) => tokens.saveConnection(user, tokenSetOf(emulator.grant({ clientId: client.clientId, ...user }))),
+    connect: (user) => tokens.saveConnection(user, emulator.grant({ clientId: client.clientId, ...user })),
     close: () => app.close(),
   };
 }

@@ -27,6 +27,8 @@ export interface AppConfig {
     /** The public URL of this app's receiver. */
     subscriptionUrl: string;
   };
+  /** App extensions; `jwtSecret` unset means the client secret (as Pipedrive signs without one). */
+  extensions: { jwtSecret?: string };
 }
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
@@ -57,6 +59,7 @@ const envSchema = z.object({
   PIPEDRIVE_WEBHOOK_URL: z.url().optional(),
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
+  PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -131,6 +134,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
     webhooks: { events, subscriptionUrl: vars.PIPEDRIVE_WEBHOOK_URL ?? `${new URL(redirectUri).origin}${WEBHOOK_RECEIVER_PATH}` },
+    extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
   };
 }
 

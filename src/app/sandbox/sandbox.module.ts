@@ -14,11 +14,11 @@ async function startSandbox(config: ConfigService<AppConfig, true>): Promise<Pip
   const { clientId, clientSecret, redirectUri } = config.get('pipedrive', { infer: true });
   // The admin scope lets the app register its webhooks with the emulator, as a Marketplace app would.
   const scope = 'base,deals:full,contacts:full,activities:full,leads:full,users:read,admin';
-  const emulator = await PipedriveEmulator.start({ clients: [{ clientId, clientSecret, redirectUri, scope }] });
+  const emulator = await PipedriveEmulator.start({ apps: [{ clientId, clientSecret, redirectUri, scope }] });
   emulator.seed(emulator.authorizeUser.companyId, SANDBOX_DATA);
   new Logger('Sandbox').warn(
     `SANDBOX MODE: no Pipedrive credentials set, so the built-in Pipedrive emulator runs at ${emulator.url} ` +
-      `and approves every authorization. Open http://localhost:${config.get('port', { infer: true })}/auth/pipedrive to connect.`,
+      `and approves every authorization. Open http://localhost:${config.get('port', { infer: true })}/ and press Connect Pipedrive.`,
   );
   return emulator;
 }

@@ -1,5 +1,5 @@
 import type { PipedriveEmulatorSeed, PipedriveEmulatorSeedResult } from '../emulator.types.js';
-import { SEED_EPOCH, type DataStore } from './data.store.js';
+import { SEED_EPOCH, type CompanyData } from './company-data.js';
 import type { ResourceName } from './resource-definition.js';
 import type { Item, ItemId } from './resource-table.js';
 
@@ -42,7 +42,7 @@ const INPUTS: Record<ResourceName, SeedInput> = {
 };
 
 /** Adds `counts` items per resource to a company; the same calls on a fresh company give the same data. */
-export function seedCompany(data: DataStore, companyId: number, counts: PipedriveEmulatorSeed): PipedriveEmulatorSeedResult {
+export function seedCompany(data: CompanyData, companyId: number, counts: PipedriveEmulatorSeed): PipedriveEmulatorSeedResult {
   const userId = 1;
   const result = Object.fromEntries(ORDER.map((name) => [name, []])) as unknown as PipedriveEmulatorSeedResult;
   const link: Linker = (name, n) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { Agent, request } from 'undici';
 import type { PipedriveClock } from '../../pipedrive.clock.js';
@@ -76,7 +77,10 @@ export class WebhookDeliveries {
   private readonly closing = new AbortController();
   private readonly agent = new Agent({ keepAliveTimeout: 1_000 });
 
-  constructor(private readonly deps: WebhookDeliveriesDeps) {}
+  constructor(private readonly deps: WebhookDeliveriesDeps) {
+    // Every waiting retry and POST in flight listens for close: thousands at once are normal here.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   /** Hands one data change to every matching webhook of the company. */
   publish(change: DataChange): void {
@@ -112,7 +116,8 @@ export class WebhookDeliveries {
         host: this.deps.hostOf(change.companyId),
         permitted_user_ids: permittedUsers(change, record, hook),
       };
-      void this.deliver({ hook, meta, data: change.current && { ...change.current }, previous });
+      // Copies: later edits of the record must not change what a retry sends.
+      void this.deliver({ hook, meta, data: structuredClone(change.current), previous: structuredClone(previous) });
     }
   }
 

@@ -65,6 +65,8 @@ export interface PipedriveEmulatorWebhook {
   eventAction: string;
   eventObject: string;
   subscriptionUrl: string;
+  /** The Basic user deliveries carry (the password is shown only by the API). */
+  httpAuthUser: string | null;
   type: 'application';
   /** First-try failures since the last ban. */
   banCounter: number;

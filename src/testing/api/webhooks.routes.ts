@@ -1,7 +1,8 @@
-import { apiError, badRequest, type Answer } from './api-answers.js';
+import type { Reply } from '../emulator.server.js';
+import { apiError, badRequest } from './envelope.js';
 import { isoMillis } from './resource-definition.js';
 import type { PipedriveEmulatorWebhook } from './webhook.types.js';
-import type { Owner } from '../oauth/token.store.js';
+import type { Owner } from '../oauth/grants.js';
 
 /** Pipedrive's cap on webhooks per user (app webhooks: per app and user). */
 export const MAX_WEBHOOKS_PER_USER = 40;
@@ -91,6 +92,7 @@ export class WebhookRegistry {
         eventAction: h.eventAction,
         eventObject: h.eventObject,
         subscriptionUrl: h.subscriptionUrl,
+        httpAuthUser: h.httpAuthUser,
         type: 'application',
         banCounter: h.banCounter,
         ...(h.bannedUntil !== undefined && { bannedUntil: h.bannedUntil }),
@@ -117,7 +119,7 @@ export type ScopedOwner = Owner & { scope: string };
 export class WebhookRoutes {
   constructor(private readonly deps: WebhookRoutesDeps) {}
 
-  handle(method: string, idPart: string | undefined, body: unknown, owner: ScopedOwner): Answer {
+  handle(method: string, idPart: string | undefined, body: unknown, owner: ScopedOwner): Reply {
     if (!owner.scope.split(',').map((s) => s.trim()).includes(WEBHOOKS_SCOPE)) return apiError(403, 'Scope and URL mismatch');
     if (idPart === undefined) {
       if (method === 'GET') return okStatus(200, this.deps.registry.ownedBy(owner).map(view));
@@ -133,7 +135,7 @@ export class WebhookRoutes {
     return { status: 200, body: { status: 'ok', success: true } };
   }
 
-  private create(body: unknown, owner: ScopedOwner): Answer {
+  private create(body: unknown, owner: ScopedOwner): Reply {
     const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
     if (!input) return badRequest('Validation failed: body: Expected a JSON object');
     const problem = this.invalid(input);
@@ -174,7 +176,7 @@ export class WebhookRoutes {
   }
 }
 
-function okStatus(status: number, data: unknown): Answer {
+function okStatus(status: number, data: unknown): Reply {
   return { status, body: { status: 'ok', success: true, data } };
 }
 
