@@ -22,7 +22,7 @@ const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 18_000);
 const DUPLICATES = Math.round(EVENTS / 9); // 10% of all deliveries
 const FAIL_ONCE_MOD = 20; // 5% of events
 const CONCURRENCY = 64;
-const LEASE_MS = 5_000;
+const LEASE_MS = Number(process.env.BENCH_WEBHOOK_LEASE_MS ?? 30_000);
 const here = dirname(fileURLToPath(import.meta.url));
 
 interface Instance {
