@@ -11,6 +11,8 @@ export interface TokenWorker {
   child: ChildProcess;
   ready: Promise<void>;
   go(): void;
+  /** Whether the worker has seen a statement fail with SQLITE_BUSY. */
+  sawBusy(): boolean;
   result: Promise<TokenWorkerResult>;
 }
 
@@ -22,6 +24,7 @@ export function spawnTokenWorker(job: TokenWorkerJob): TokenWorker {
   });
   let stdout = '';
   let stderr = '';
+  let busy = false;
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const lines: Array<(line: string) => void> = [];
   child.stdout!.on('data', (chunk) => {
@@ -30,7 +33,8 @@ export function spawnTokenWorker(job: TokenWorkerJob): TokenWorker {
     while ((newline = stdout.indexOf('\n')) >= 0) {
       const line = stdout.slice(0, newline);
       stdout = stdout.slice(newline + 1);
-      lines.shift()?.(line);
+      if (line === 'busy') busy = true;
+      else lines.shift()?.(line);
     }
   });
   const exited = new Promise<never>((_, reject) =>
@@ -43,7 +47,7 @@ export function spawnTokenWorker(job: TokenWorkerJob): TokenWorker {
   const result = ready.then(nextLine).then((line) => JSON.parse(line) as TokenWorkerResult);
   ready.catch(() => undefined);
   result.catch(() => undefined);
-  return { child, ready, go: () => child.stdin!.write('go\n'), result };
+  return { child, ready, go: () => child.stdin!.write('go\n'), sawBusy: () => busy, result };
 }
 
 export function tokenDigest(token: string): string {
