@@ -78,7 +78,7 @@ export class TokenRefresher {
       // Another instance is refreshing: a still-valid token serves meanwhile, otherwise wait for theirs.
       if (usable) return this.remember(row, access, Math.min(now + 1_000, row.expiresAt));
       if (this.clock.now() > deadline) throw waitedTooLong(id);
-      await this.clock.sleep(Math.min(25 * 1.5 ** attempt, 250) * (0.75 + Math.random() / 2));
+      await this.clock.sleep(Math.round(Math.min(25 * 1.5 ** attempt, 250) * (0.75 + Math.random() / 2)));
     }
   }
 
