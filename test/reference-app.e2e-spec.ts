@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/testing/index.js';
 import { connectAs, expectNoTokensSeen, send, startOn } from './support/browser-flow.js';
+import { captureOutput } from './support/capture.js';
 import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
 /**
@@ -13,25 +14,19 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
   let app: ReferenceApp;
   let databaseUrl: string;
   let stop: () => Promise<void>;
-  const logged: string[] = [];
+  /** Everything the app logs (Nest's logger writes to stdout/stderr), kept for the no-token check. */
+  let logged: ReturnType<typeof captureOutput>;
   /** The library's time in the app: back-off passes when a test advances it. */
   const clock = new ManualClock(Date.now());
   let nextCompany = 600;
 
   beforeAll(async () => {
-    // Everything the app logs (Nest's logger writes to stdout/stderr), kept for the no-token check.
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream);
-      vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
-        logged.push(String(chunk));
-        return write(chunk, ...rest);
-      }) as typeof stream.write);
-    }
+    logged = captureOutput();
     ({ app, databaseUrl, stop } = await startOn(database, undefined, clock));
   });
   afterAll(async () => {
     await stop?.();
-    vi.restoreAllMocks();
+    logged?.restore();
   });
 
   const get = (path: string, session?: string) =>
@@ -175,7 +170,7 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
   it('never wrote a token to a log line', async () => {
     await useEveryRoute(nextCompany++);
     nextCompany++;
-    const text = logged.join('');
+    const text = logged.text();
     expect(text).toMatch(/Refreshing Pipedrive connection .* failed/); // the failed refresh was logged
     expect(text).not.toMatch(/v1u:/); // the emulator's access tokens
     expect(text).not.toMatch(/\d+:\d+:[A-Za-z0-9_-]{30,}/); // its refresh tokens

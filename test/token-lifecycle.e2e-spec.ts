@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
+import { failureOf } from './support/capture.js';
 import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
 
@@ -128,7 +129,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it.each([503, 'garbage', 'reset'] as const)('on %s: does not mark, backs off, recovers', async (fault) => {
     const { connection } = await fx.saveExpired(instance, user());
     fx.emu.failNextToken(1, fault);
-    const failed = await instance.tokens.getAccessToken(connection.id).catch((e: unknown) => e);
+    const failed = await failureOf(instance.tokens.getAccessToken(connection.id));
     expect(failed).toBeInstanceOf(PipedriveTokenEndpointError);
     expect((failed as PipedriveTokenEndpointError).details.transient).toBe(true);
     // Within the back-off nobody calls Pipedrive, in this instance or another.

@@ -75,6 +75,11 @@ export async function connectAs(app: ReferenceApp, companyId: number, userId: nu
   return { answer, session: `${SESSION_COOKIE}=${session}` };
 }
 
+/** The `Authorization` header of HTTP Basic, as Pipedrive sends it with an app's client credentials. */
+export function basicAuth(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+}
+
 /** The callback URL with its state replaced, or removed (null). */
 export function withState(callbackUrl: string, state: string | null): string {
   const url = new URL(callbackUrl);

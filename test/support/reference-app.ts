@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -67,8 +67,9 @@ async function boot(env: Env, emulator: PipedriveEmulator, ownEmulator: boolean,
     const module = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] })
       .overrideProvider(PipedriveClock)
       .useValue(clock)
+      .setLogger(new ConsoleLogger({ logLevels: ['error', 'warn'] }))
       .compile();
-    return module.createNestApplication({ logger: ['error', 'warn'] });
+    return module.createNestApplication();
   };
   const listen = async () => {
     const app = configureApp(await create());

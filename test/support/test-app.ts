@@ -46,6 +46,8 @@ export interface TestAppSetup {
   logLevels?: LogLevel[];
   /** Called on every statement that failed with SQLITE_BUSY / SQLITE_LOCKED (the library retries it). */
   onBusy?: () => void;
+  /** Also sees every SQL statement (benchmarks count them). */
+  sqlLogger?: TypeOrmLogger;
 }
 
 export interface TestApp {
@@ -77,7 +79,7 @@ export async function startTestApp(setup: TestAppSetup): Promise<TestApp> {
   const pipedrive = setup.async
     ? PipedriveAuthModule.forRootAsync({ controller, isGlobal: true, useFactory: () => options })
     : PipedriveAuthModule.forRoot({ ...options, controller, isGlobal: true });
-  @Module({ imports: [TypeOrmModule.forRoot(dataSourceOptions(database, countingLogger(counts, setup.onBusy))), pipedrive] })
+  @Module({ imports: [TypeOrmModule.forRoot(dataSourceOptions(database, countingLogger(counts, setup))), pipedrive] })
   class PipedriveTestModule {}
   let builder = Test.createTestingModule({
     imports: [PipedriveTestModule, ...(setup.imports ?? [])],
@@ -116,9 +118,15 @@ function dataSourceOptions(database: TestDatabase, logger: TypeOrmLogger) {
 }
 
 /** TypeORM hands every statement and every failed one to its logger: counting them proves what the cache saves and that SQLITE_BUSY was retried. */
-function countingLogger(counts: { queries: number; busy: number }, onBusy?: () => void): TypeOrmLogger {
+function countingLogger(
+  counts: { queries: number; busy: number },
+  { onBusy, sqlLogger }: Pick<TestAppSetup, 'onBusy' | 'sqlLogger'>,
+): TypeOrmLogger {
   return {
-    logQuery: () => void counts.queries++,
+    logQuery: (query, parameters, runner) => {
+      counts.queries++;
+      sqlLogger?.logQuery(query, parameters, runner);
+    },
     logQueryError: (error) => {
       if (!/SQLITE_(BUSY|LOCKED)/.test(String((error as Error)?.message ?? error))) return;
       counts.busy++;
