@@ -11,7 +11,7 @@ const CALLS_PER_WORKER = 250;
 /** Started once for the file (each process costs seconds of CPU) and reused by every test. */
 let pool: TokenWorkerPool;
 /** Only a guard against a hang: processes start slowly on a loaded machine. */
-const PROCESS_LIMIT_MS = 120_000;
+const PROCESS_LIMIT_MS = 180_000;
 beforeAll(async () => {
   // Spares for the holders the lease tests kill, so no test waits for a process to start.
   pool = new TokenWorkerPool(WORKERS + 2);

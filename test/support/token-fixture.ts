@@ -66,7 +66,12 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
   const database: TestDatabase = postgres
     ? { type: 'postgres', url: postgres.url }
     : { type: 'sqlite', path: join(dir, 'tokens.sqlite') };
-  const emu = await PipedriveEmulator.start({ clients: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }] });
+  const clock = new ManualClock(Date.now());
+  // The emulator keeps the same time as instances on `clock`: its token lifetimes pass as they do.
+  const emu = await PipedriveEmulator.start({
+    clients: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }],
+    now: () => clock.now(),
+  });
   const shared = tokenTestOptions({ oauthBaseUrl: emu.url });
   const instances: TestApp[] = [];
   const options = (overrides: Partial<PipedriveAuthModuleOptions> = {}) => ({ ...shared, ...overrides });
@@ -74,7 +79,7 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
     emu,
     database,
     dir,
-    clock: new ManualClock(Date.now()),
+    clock,
     options,
     async start(overrides, extras = {}) {
       const instance = await startTestApp({ options: options(overrides), database, ...extras });

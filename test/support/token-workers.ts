@@ -1,10 +1,45 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transformFileSync } from '@swc/core';
 import type { TokenWorkerJob, TokenWorkerResult } from '../workers/token-refresh.worker.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCRIPT = 'test/workers/token-refresh.worker.ts';
+const SCRIPT = 'test/workers/token-refresh.worker.js';
+/** What the worker imports; compiled once per pool rather than by a TypeScript loader in every process. */
+const SOURCES = ['src', 'test/support', 'test/workers'];
+
+/**
+ * The worker and everything it imports, compiled to JavaScript in a temp dir (with the project's
+ * node_modules linked in), as the test runner compiles specs: decorators with metadata, ES modules.
+ */
+function compileWorker(): string {
+  const out = mkdtempSync(join(tmpdir(), 'npd-worker-'));
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
+  writeFileSync(join(out, 'package.json'), '{ "type": "module" }');
+  for (const source of SOURCES) {
+    for (const file of readdirSync(join(ROOT, source), { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts') || file.endsWith('.d.ts') || /\.(e2e-)?spec\.ts$/.test(file)) continue;
+      const { code } = transformFileSync(join(ROOT, source, file), {
+        swcrc: false,
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+          target: 'es2022',
+          keepClassNames: true,
+        },
+        module: { type: 'es6' },
+      });
+      const target = join(out, source, file.replace(/\.ts$/, '.js'));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, code);
+    }
+  }
+  return out;
+}
 
 /** A process that runs app instances on a shared database, one job at a time (see the worker script). */
 export interface TokenWorker {
@@ -20,9 +55,9 @@ export interface TokenWorker {
   alive(): boolean;
 }
 
-function spawnTokenWorker(): TokenWorker {
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', SCRIPT], {
-    cwd: ROOT,
+function spawnTokenWorker(compiled: string): TokenWorker {
+  const child = spawn(process.execPath, [SCRIPT], {
+    cwd: compiled,
     env: process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -79,9 +114,10 @@ function spawnTokenWorker(): TokenWorker {
  */
 export class TokenWorkerPool {
   private readonly workers: TokenWorker[];
+  private readonly compiled = compileWorker();
 
   constructor(size: number) {
-    this.workers = Array.from({ length: size }, spawnTokenWorker);
+    this.workers = Array.from({ length: size }, () => spawnTokenWorker(this.compiled));
   }
 
   async ready(): Promise<void> {
@@ -91,7 +127,7 @@ export class TokenWorkerPool {
   take(n: number): TokenWorker[] {
     const alive = this.workers.filter((worker) => worker.alive());
     while (alive.length < n) {
-      const spawned = spawnTokenWorker();
+      const spawned = spawnTokenWorker(this.compiled);
       this.workers.push(spawned);
       alive.push(spawned);
     }
@@ -100,6 +136,7 @@ export class TokenWorkerPool {
 
   close(): void {
     for (const worker of this.workers) if (worker.alive()) worker.child.kill('SIGKILL');
+    rmSync(this.compiled, { recursive: true, force: true });
   }
 }
 
