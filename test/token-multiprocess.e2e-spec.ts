@@ -47,15 +47,15 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     const team = pool.take(WORKERS);
     await prepare(fx, team, connection.id, CALLS_PER_WORKER);
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 200;
+    fx.emu.setLatency({ tokenMs: 200 });
     const results = await Promise.all(team.map((w) => w.go()));
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     expect(results.flatMap((r) => r.errors)).toEqual([]);
     expect(new Set(results.map((r) => r.pid)).size).toBe(WORKERS);
     expect(fx.emu.counts.refreshToken).toBe(1);
     const digests = new Set(results.flatMap((r) => r.digests));
     expect(digests.size).toBe(1);
-    expect(digests.has(tokenDigest(grant.access_token))).toBe(false);
+    expect(digests.has(tokenDigest(grant.accessToken))).toBe(false);
     const mine = await instance.tokens.getAccessToken(connection.id);
     expect(digests.has(tokenDigest(mine.accessToken))).toBe(true);
   }, PROCESS_LIMIT_MS);
@@ -65,12 +65,12 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     const [holder] = pool.take(1);
     await prepare(fx, [holder!], connection.id, 10, { options: { tokenRequestTimeoutMs: 60_000 } });
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 60_000; // the holder's refresh hangs at Pipedrive
+    fx.emu.setLatency({ tokenMs: 60_000 }); // the holder's refresh hangs at Pipedrive
     void holder!.go().catch(() => undefined);
     const leaseUntil = await waitForLease(instance, connection.id);
     await waitFor(() => fx.emu.counts.refreshToken === 1, 'the holder to reach the token endpoint');
     holder!.child.kill('SIGKILL');
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     await fx.clock.advanceTo(Date.now()); // the holder's lease runs 30 s from its real now
     const taking = instance.tokens.getAccessToken(connection.id);
     // The lease is still the dead holder's: this instance waits on its clock and does not refresh.
@@ -78,7 +78,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     expect(fx.emu.counts.refreshToken).toBe(1);
     const token = await advanceWhileWaiting(fx.clock, taking, 5_000);
     expect(fx.clock.now()).toBeGreaterThanOrEqual(leaseUntil);
-    expect(token.accessToken).not.toBe(grant.access_token);
+    expect(token.accessToken).not.toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(2);
     const [row] = await instance.dataSource.query(
       `SELECT lease_owner, status FROM pipedrive_connections WHERE id = '${connection.id}'`,
@@ -102,7 +102,7 @@ describe('refresh across processes on SQLite without busyTimeout', () => {
     const team = pool.take(WORKERS);
     await prepare(fx, team, connection.id, CALLS_PER_WORKER, { database: { type: 'sqlite', path: (fx.database as { path: string }).path, plain: true } });
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 20;
+    fx.emu.setLatency({ tokenMs: 20 });
     // Another connection holds the write lock until a worker's statement has failed with SQLITE_BUSY
     // (after node-sqlite3's built-in 1 s busy wait); the library must retry it rather than fail the call.
     const locker = new sqlite3.Database((fx.database as { path: string }).path);
@@ -113,7 +113,7 @@ describe('refresh across processes on SQLite without busyTimeout', () => {
     await run(locker, 'COMMIT');
     locker.close();
     const results = await going;
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     expect(results.reduce((sum, r) => sum + r.busyFailures, 0)).toBeGreaterThan(0);
     expect(results.flatMap((r) => r.errors)).toEqual([]);
     expect(fx.emu.counts.refreshToken).toBe(1);

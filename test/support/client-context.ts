@@ -2,12 +2,9 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Logger } from 'typeorm';
 import type { PipedriveClient } from '../../src/client/pipedrive.client.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
-import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
+import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import type { TokenService } from '../../src/tokens/token.service.js';
 import { startTestApp } from './test-app.js';
-import { type GrantAnswer, tokenSetOf } from './token-set.js';
-
-export type { GrantAnswer };
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
 
@@ -15,8 +12,8 @@ export interface ClientContext {
   app: INestApplicationContext;
   tokens: TokenService;
   client: PipedriveClient;
-  /** Stores the grant as the connection of (companyId, userId). */
-  connect(identity: { companyId: number; userId: number }, grant: GrantAnswer): Promise<PipedriveConnection>;
+  /** Stores the tokens (e.g. an emulator grant) as the connection of (companyId, userId). */
+  connect(identity: { companyId: number; userId: number }, tokens: PipedriveTokenSet): Promise<PipedriveConnection>;
   close(): Promise<void>;
 }
 
@@ -42,7 +39,7 @@ export async function startClientContext(
     app: started.app,
     tokens: started.tokens,
     client: started.client,
-    connect: (identity, grant) => started.tokens.saveConnection(identity, tokenSetOf(grant)),
+    connect: (identity, tokenSet) => started.tokens.saveConnection(identity, tokenSet),
     close: () => started.close(),
   };
 }

@@ -6,11 +6,9 @@ import type { DynamicModule, LogLevel } from '@nestjs/common';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import { ManualClock, PipedriveEmulator } from '../../src/testing/index.js';
-import type { PipedriveEmulatorTokenAnswer } from '../../src/testing/index.js';
-import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
+import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import { createPostgresDatabase } from './postgres.js';
 import { startTestApp, type TestApp, type TestDatabase } from './test-app.js';
-import { tokenSetOf } from './token-set.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -46,7 +44,7 @@ export interface TokenFixture {
 
 export interface Saved {
   connection: PipedriveConnection;
-  grant: PipedriveEmulatorTokenAnswer;
+  grant: PipedriveTokenSet;
 }
 
 /** What every token-test instance passes to forRoot; the module fills in the rest. */
@@ -67,11 +65,8 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
     ? { type: 'postgres', url: postgres.url }
     : { type: 'sqlite', path: join(dir, 'tokens.sqlite') };
   const clock = new ManualClock(Date.now());
-  // The emulator keeps the same time as instances on `clock`: its token lifetimes pass as they do.
-  const emu = await PipedriveEmulator.start({
-    clients: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }],
-    now: () => clock.now(),
-  });
+  // On the system clock: its latencies are real slowness that widens races between instances and processes.
+  const emu = await PipedriveEmulator.start({ apps: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }] });
   const shared = tokenTestOptions({ oauthBaseUrl: emu.url });
   const instances: TestApp[] = [];
   const options = (overrides: Partial<PipedriveAuthModuleOptions> = {}) => ({ ...shared, ...overrides });
@@ -88,7 +83,7 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
     },
     async saveExpired(instance, user) {
       const grant = emu.grant({ clientId: TOKEN_TEST_CLIENT.clientId, ...user });
-      const connection = await instance.tokens.saveConnection(user, tokenSetOf(grant, 0));
+      const connection = await instance.tokens.saveConnection(user, { ...grant, expiresIn: 0 });
       return { connection, grant };
     },
     async close() {
