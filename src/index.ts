@@ -11,6 +11,7 @@ export type {
   PipedriveRefreshSweepOptions,
   ResolvedPipedriveOptions,
 } from './pipedrive-auth.options.js';
+export { PIPEDRIVE_OPTION_DEFAULTS } from './pipedrive-auth.options.js';
 export { InjectPipedriveOptions, PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
 export { InjectPipedriveClock, PipedriveClock, systemClock } from './pipedrive.clock.js';
 export * from './errors/pipedrive.errors.js';

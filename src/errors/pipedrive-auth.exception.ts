@@ -2,7 +2,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { PipedriveError } from './pipedrive.errors.js';
 import { type PipedriveErrorBody, pipedriveErrorResponse } from './pipedrive-error.response.js';
 
-const logger = new Logger('PipedriveAuthException');
+const logger = new Logger('PipedriveAuth');
 
 /**
  * A failure that reaches HTTP from the library's own routes and guards: `{ statusCode, error, message }`.

@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type INestApplication, Module, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
+import { PipedriveClock } from '../../src/pipedrive.clock.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
@@ -29,6 +30,10 @@ export interface AuthTestAppOptions {
   controller?: boolean;
   controllers?: Type[];
   emulator?: PipedriveEmulator;
+  /** Replaces the module's PipedriveClock (e.g. a ManualClock), as an app's test would. */
+  clock?: PipedriveClock;
+  /** Extra providers of the app module (e.g. services its `controllers` use). */
+  providers?: Type[];
 }
 
 /**
@@ -64,9 +69,13 @@ export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<
       }),
     ],
     controllers: setup.controllers ?? [],
+    providers: setup.providers ?? [],
   })
   class AuthTestModule {}
-  const app = await NestFactory.create(AuthTestModule, { logger: ['error', 'warn'], abortOnError: false });
+  // No exception filter is installed: the module's routes and guards must answer on their own.
+  const testing = Test.createTestingModule({ imports: [AuthTestModule] });
+  if (setup.clock) testing.overrideProvider(PipedriveClock).useValue(setup.clock);
+  const app = (await testing.compile()).createNestApplication({ logger: ['error', 'warn'], abortOnError: false });
   await app.listen(port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
