@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, UseGuards } from '@nestjs/common';
+import { Controller, Get, Injectable, Req, UseGuards } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { PipedriveOAuthStateEntity } from '../src/database/pipedrive-oauth-state
 import {
   PIPEDRIVE_OPTIONS,
   PipedriveAuthController,
+  PipedriveAuthGuard,
   PipedriveClient,
   PipedriveConfigurationError,
   type PipedriveConnection,
@@ -25,8 +26,8 @@ interface Step {
   callbackUrl: string;
 }
 
-async function authorize(app: AuthTestApp): Promise<Step> {
-  const start = await request(`${app.url}/auth/pipedrive`);
+async function authorize(app: AuthTestApp, path = '/auth/pipedrive'): Promise<Step> {
+  const start = await request(`${app.url}${path}`);
   await start.body.dump();
   expect(start.statusCode).toBe(302);
   const cookie = Object.entries(cookiesOf(start.headers)).map(([k, v]) => `${k}=${v}`).join('; ');
@@ -148,6 +149,46 @@ describe('PipedriveAuthController extended with onConnected (controller: false)'
     } finally {
       provisioning.fail = false;
     }
+  });
+});
+
+/** Routes of an app's own, with the guard on both ends, as README shows for `controller: false`. */
+@Controller('connect')
+@UseGuards(PipedriveAuthGuard)
+class OwnConnectController {
+  @Get()
+  start(): string {
+    return 'the guard redirects before this runs';
+  }
+
+  @Get('done')
+  done(@Req() request: { user?: PipedriveConnection }) {
+    return { connected: request.user?.companyId };
+  }
+}
+
+describe('PipedriveAuthGuard on routes of your own (controller: false)', () => {
+  let app: AuthTestApp;
+  beforeAll(async () => {
+    app = await startAuthTestApp({ controller: false, controllers: [OwnConnectController], redirectPath: '/connect/done' });
+  });
+  afterAll(() => app?.close());
+
+  it('starts the flow on a request without an answer, and completes it with the connection on request.user', async () => {
+    app.emulator.setAuthorizeUser({ companyId: 71, userId: 1 });
+    const step = await authorize(app, '/connect');
+    expect(new URL(step.callbackUrl).pathname).toBe('/connect/done');
+    const answer = await callback(step);
+    expect(answer.status).toBe(200);
+    expect(answer.json()).toEqual({ connected: 71 });
+    expect(cookiesOf(answer.headers).pipedrive_session).toMatch(/\./);
+  });
+
+  it('answers a refused state with 403 invalid_state JSON, without an exception filter', async () => {
+    const step = await authorize(app, '/connect');
+    const answer = await callback({ ...step, cookie: '' });
+    expect(answer.status).toBe(403);
+    expect(answer.json()).toMatchObject({ statusCode: 403, error: 'invalid_state' });
   });
 });
 

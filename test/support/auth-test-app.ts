@@ -32,6 +32,8 @@ export interface AuthTestAppOptions {
   emulator?: PipedriveEmulator;
   /** Replaces the module's PipedriveClock (e.g. a ManualClock), as an app's test would. */
   clock?: PipedriveClock;
+  /** Path of the callback route. @default '/auth/pipedrive/callback' */
+  redirectPath?: string;
   /** Extra providers of the app module (e.g. services its `controllers` use). */
   providers?: Type[];
 }
@@ -42,7 +44,7 @@ export interface AuthTestAppOptions {
  */
 export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<AuthTestApp> {
   const port = await freePort();
-  const redirectUri = `http://127.0.0.1:${port}/auth/pipedrive/callback`;
+  const redirectUri = `http://127.0.0.1:${port}${setup.redirectPath ?? '/auth/pipedrive/callback'}`;
   const emulator = setup.emulator ?? (await PipedriveEmulator.start());
   // One client per app: apps sharing an emulator each register their own callback URL.
   const client = { clientId: `auth-test-client-${port}`, clientSecret: randomBytes(16).toString('hex') };
