@@ -123,8 +123,9 @@ export interface PipedriveRefreshSweepOptions {
 }
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedPipedriveOptions
-  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>> {
+export interface ResolvedPipedriveOptions extends Required<
+  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>
+> {
   successRedirect?: string;
   failureRedirect?: string;
   client: Required<PipedriveClientOptions>;
@@ -250,7 +251,11 @@ const optionsSchema = z.strictObject({
     `must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~ only) (default ${D.sessionCookieName})`,
   ),
   sessionMaxAgeSeconds: wholeOr('sessionMaxAgeSeconds', 60, 34_560_000, 'seconds', D.sessionMaxAgeSeconds),
-  secureCookies: hinted('secureCookies', z.boolean().optional(), 'must be true or false; leave it unset to follow the scheme of redirectUri'),
+  secureCookies: hinted(
+    'secureCookies',
+    z.boolean().optional(),
+    'must be true or false; leave it unset to follow the scheme of redirectUri',
+  ),
   successRedirect: redirectTarget('successRedirect').optional(),
   failureRedirect: redirectTarget('failureRedirect').optional(),
   refreshLeaseSeconds: wholeOr('refreshLeaseSeconds', 1, 300, 'seconds', D.refreshLeaseSeconds),

@@ -30,7 +30,9 @@ async function authorize(app: AuthTestApp, path = '/auth/pipedrive'): Promise<St
   const start = await request(`${app.url}${path}`);
   await start.body.dump();
   expect(start.statusCode).toBe(302);
-  const cookie = Object.entries(cookiesOf(start.headers)).map(([k, v]) => `${k}=${v}`).join('; ');
+  const cookie = Object.entries(cookiesOf(start.headers))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
   const approve = await request(String(start.headers.location));
   await approve.body.dump();
   return { cookie, callbackUrl: String(approve.headers.location) };
@@ -129,7 +131,9 @@ describe('PipedriveAuthController extended with onConnected (controller: false)'
     provisioning.gate = new Promise<void>((resolve) => (open = resolve));
     const entered = new Promise<void>((resolve) => (provisioning.entered = resolve));
     let answered = false;
-    const pending = authorize(app).then(callback).finally(() => (answered = true));
+    const pending = authorize(app)
+      .then(callback)
+      .finally(() => (answered = true));
     await entered;
     expect(answered).toBe(false);
     open();

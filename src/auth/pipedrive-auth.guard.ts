@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { PipedriveConnectService } from './pipedrive-connect.service.js';
+import { carriesAnswer } from './pipedrive-passport.adapter.js';
 
 /**
  * The OAuth flow on routes of your own (`controller: false`), one guard for both ends as
@@ -18,8 +19,7 @@ export class PipedriveAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const [request, response] = [http.getRequest<Request>(), http.getResponse<Response>()];
-    const { code, error } = request.query ?? {};
-    if (code !== undefined || error !== undefined) {
+    if (carriesAnswer(request)) {
       request.user = await this.connect.complete(request, response);
       return true;
     }

@@ -6,8 +6,12 @@ import { refusal } from './pipedrive-passport.adapter.js';
 
 describe("passport-oauth2's refusals as the library's errors", () => {
   it('answers a denial with 403 user_denied, and any other authorization error with 400 and its plain code', () => {
-    expect(refusal(new AuthorizationError('x', 'user_denied', ''), undefined)).toMatchObject({ body: { statusCode: 403, error: 'user_denied' } });
-    expect(refusal(new AuthorizationError('x', 'server_error', ''), undefined)).toMatchObject({ body: { statusCode: 400, error: 'server_error' } });
+    expect(refusal(new AuthorizationError('x', 'user_denied', ''), undefined)).toMatchObject({
+      body: { statusCode: 403, error: 'user_denied' },
+    });
+    expect(refusal(new AuthorizationError('x', 'server_error', ''), undefined)).toMatchObject({
+      body: { statusCode: 400, error: 'server_error' },
+    });
     expect(refusal(new AuthorizationError('x', '<script>', ''), undefined)).toMatchObject({ body: { error: 'authorization_error' } });
   });
 

@@ -141,8 +141,8 @@ export class PipedriveStrategy extends PassportStrategy(PipedriveOAuth2Strategy,
   }
 }
 
-/** passport-oauth2 takes a request with `code` or `error` for Pipedrive's answer. */
-function carriesAnswer(request: PassportRequest): boolean {
+/** Whether the request carries Pipedrive's answer (`code` or `error`): passport-oauth2 then takes it for a callback. */
+export function carriesAnswer(request: PassportRequest): boolean {
   const { code, error } = { ...request.query, ...(request.body as object | undefined) } as Record<string, unknown>;
   return (code !== undefined && code !== '') || (error !== undefined && error !== '');
 }
