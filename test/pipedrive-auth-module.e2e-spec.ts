@@ -1,7 +1,8 @@
 import { Controller, Get, Injectable, Req, UseGuards } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signSessionToken } from '../src/auth/session-token.js';
 import { PipedriveOAuthStateEntity } from '../src/database/pipedrive-oauth-state.entity.js';
 import {
   PIPEDRIVE_OPTIONS,
@@ -317,10 +318,10 @@ describe('session-guarded routes of an app without PipedriveExceptionFilter', ()
     expect(await me(session)).toMatchObject({ status: 401, json: { error: 'reauthorization_required' } });
   });
 
-  it('answers 401 connection_not_found to a validly signed session whose connection is gone', async () => {
-    const session = await connected(64);
-    await app.dataSource.query('DELETE FROM pipedrive_connections WHERE company_id = 64');
-    expect(await me(session)).toMatchObject({ status: 401, json: { error: 'connection_not_found' } });
+  it('answers 401 connection_not_found to a validly signed session of a connection this database never had', async () => {
+    const { sessionSecret, sessionCookieName } = app.app.get<ResolvedPipedriveOptions>(PIPEDRIVE_OPTIONS);
+    const token = signSessionToken(randomUUID(), new Date(clock.now() + 60_000), sessionSecret);
+    expect(await me(`${sessionCookieName}=${token}`)).toMatchObject({ status: 401, json: { error: 'connection_not_found' } });
   });
 
   it('answers 401 session_required and invalid_session to a missing or tampered cookie', async () => {

@@ -1,7 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { PipedriveAuthException } from '../errors/pipedrive-auth.exception.js';
-import { PipedriveConnectionNotFoundError, PipedriveReauthorizationRequiredError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
 import { PipedriveSession } from './pipedrive-session.js';
 
@@ -12,10 +11,13 @@ export type RequestWithConnection = IncomingMessage & { [PIPEDRIVE_CONNECTION_ID
 
 /**
  * Lets a request through only with a valid session cookie (set by the OAuth callback) whose connection
- * is still connected, and exposes its connection id to `@PipedriveConnectionId()`. Otherwise it answers
- * on its own, no exception filter needed: 401 `session_required` | `invalid_session` (no, tampered or
- * expired cookie), 401 `reauthorization_required` (disconnected, uninstalled or refused by Pipedrive),
- * 401 `connection_not_found`, or 503 `storage_unavailable` when the database cannot be read.
+ * can still be used, and exposes its connection id to `@PipedriveConnectionId()`. Otherwise it answers on
+ * its own, no exception filter needed: 401 `session_required` | `invalid_session` (no, tampered or expired
+ * cookie), 401 `reauthorization_required` (disconnected, uninstalled or refused by Pipedrive), 401
+ * `connection_not_found`, 503 `storage_unavailable` (database down) or 502 `token_refresh_failed`.
+ * "Can still be used" is what TokenService.getAccessToken says: a token held in memory needs no database
+ * read (and keeps working while the database is down); otherwise the stored connection is read, and
+ * refreshed if due, as the handler's first call through PipedriveClient would.
  */
 @Injectable()
 export class PipedriveSessionGuard implements CanActivate {
@@ -33,21 +35,12 @@ export class PipedriveSessionGuard implements CanActivate {
         : PipedriveAuthException.of(401, 'session_required', 'No Pipedrive session; connect at /auth/pipedrive first.');
     }
     try {
-      await this.assertConnected(connectionId);
+      // The cookie outlives a disconnect or uninstall: only the connection says whether it may still be used.
+      await this.tokens.getAccessToken(connectionId);
     } catch (error) {
       throw PipedriveAuthException.from(error);
     }
     request[PIPEDRIVE_CONNECTION_ID] = connectionId;
     return true;
-  }
-
-  /** The cookie outlives a disconnect or uninstall; the stored connection says whether it may still be used. */
-  private async assertConnected(connectionId: string): Promise<void> {
-    const connection = await this.tokens.findConnection(connectionId);
-    if (!connection) throw new PipedriveConnectionNotFoundError(`connection ${connectionId}`);
-    if (connection.status === 'revoked') throw new PipedriveReauthorizationRequiredError(connectionId, 'revoked');
-    if (connection.status === 'reauthorization_required') {
-      throw new PipedriveReauthorizationRequiredError(connectionId, 'invalid_grant');
-    }
   }
 }
