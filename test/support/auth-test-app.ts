@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { INestApplication, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
+import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
 import { startTestApp } from './test-app.js';
@@ -21,6 +22,12 @@ export interface AuthTestAppOptions {
   controller?: boolean;
   controllers?: Type[];
   emulator?: PipedriveEmulator;
+  /** Replaces the module's PipedriveClock (e.g. a ManualClock), as an app's test would. */
+  clock?: PipedriveClock;
+  /** Path of the callback route. @default '/auth/pipedrive/callback' */
+  redirectPath?: string;
+  /** Extra providers of the app module (e.g. services its `controllers` use). */
+  providers?: Type[];
 }
 
 /**
@@ -29,7 +36,7 @@ export interface AuthTestAppOptions {
  */
 export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<AuthTestApp> {
   const port = await freePort();
-  const redirectUri = `http://127.0.0.1:${port}/auth/pipedrive/callback`;
+  const redirectUri = `http://127.0.0.1:${port}${setup.redirectPath ?? '/auth/pipedrive/callback'}`;
   const emulator = setup.emulator ?? (await PipedriveEmulator.start());
   // One client per app: apps sharing an emulator each register their own callback URL.
   const client = { clientId: `auth-test-client-${port}`, clientSecret: randomBytes(16).toString('hex') };
@@ -45,7 +52,9 @@ export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<
       ...setup.options,
     },
     http: { port },
+    clock: setup.clock,
     controllers: setup.controllers,
+    providers: setup.providers,
     logLevels: ['error', 'warn'],
   });
   return {

@@ -22,6 +22,7 @@ import { freePort } from './free-port.js';
  * PIPEDRIVE_MIGRATIONS and `PipedriveAuthModule.forRoot()` (or `forRootAsync()`) with the options an
  * app would pass, resolved by the module itself. A test may replace the clock
  * (`.overrideProvider(PipedriveClock)`, as the clock's docs tell apps) and may listen on HTTP.
+ * No exception filter is installed: the module's routes and guards must answer on their own.
  */
 
 /** `{ type: 'sqlite', path }` (a file; shared by processes) or `{ type: 'postgres', url }`. */
@@ -41,6 +42,8 @@ export interface TestAppSetup {
   /** Listen on a free port, or on `port` (when the redirect URI had to name it first). */
   http?: boolean | { port: number };
   controllers?: Type[];
+  /** Extra providers of the app (e.g. services its `controllers` use). */
+  providers?: Type[];
   imports?: DynamicModule[];
   /** Nest log levels; default errors only (`['error', 'warn']` to see warnings). */
   logLevels?: LogLevel[];
@@ -84,6 +87,7 @@ export async function startTestApp(setup: TestAppSetup): Promise<TestApp> {
   let builder = Test.createTestingModule({
     imports: [PipedriveTestModule, ...(setup.imports ?? [])],
     controllers: setup.controllers ?? [],
+    providers: setup.providers ?? [],
   });
   if (setup.clock) builder = builder.overrideProvider(PipedriveClock).useValue(setup.clock);
   const compiled = await builder.setLogger(new ConsoleLogger({ logLevels: setup.logLevels ?? ['error'] })).compile();
