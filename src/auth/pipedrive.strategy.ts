@@ -62,7 +62,7 @@ export class PipedriveStrategy extends PassportStrategy(Strategy, 'pipedrive', 5
    */
   override authenticate(req: Request, options?: object): void {
     const owner = (req as Request & { [PIPEDRIVE_STRATEGY]?: PipedriveStrategy })[PIPEDRIVE_STRATEGY];
-    if (owner && owner !== this && !owner.isPrototypeOf(this)) {
+    if (owner && owner !== this && !Object.prototype.isPrototypeOf.call(owner, this)) {
       const { success, fail, redirect, pass, error } = this as ActionFunctions;
       const bound: PipedriveStrategy = Object.assign(Object.create(owner), { success, fail, redirect, pass, error });
       return bound.authenticate(req, options);
