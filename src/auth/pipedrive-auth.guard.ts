@@ -11,7 +11,7 @@ import { PIPEDRIVE_STRATEGY, PipedriveStrategy } from './pipedrive.strategy.js';
  * Runs the Pipedrive OAuth flow on a route: without `code` it redirects to Pipedrive's authorize
  * page (setting the state cookie); with `code` it checks the state, exchanges the code, stores the
  * connection and puts it on `request.user`. Failures become JSON `{ statusCode, error, message }`
- * ({@link toAuthException}); add `@UseFilters(PipedriveExceptionFilter)` to honour `failureRedirect`.
+ * (`toAuthException`); add `@UseFilters(PipedriveExceptionFilter)` to honour `failureRedirect`.
  * Extend it and override `handleRequest` to map failures differently.
  */
 @Injectable()
@@ -23,6 +23,7 @@ export class PipedriveAuthGuard extends AuthGuard('pipedrive') {
     super();
   }
 
+  /** Passport options of this request: the state store and, on the callback, the redirect target. */
   override getAuthenticateOptions(context: ExecutionContext) {
     const request = context.switchToHttp().getRequest<Request & { [PIPEDRIVE_STRATEGY]?: PipedriveStrategy }>();
     request[PIPEDRIVE_STRATEGY] = this.strategy;
@@ -30,6 +31,7 @@ export class PipedriveAuthGuard extends AuthGuard('pipedrive') {
     return { session: false };
   }
 
+  /** Turns Passport's outcome into the connection, or throws the `PipedriveAuthException` it maps to. */
   override handleRequest<TUser = PipedriveConnection>(error: unknown, user: unknown, info: unknown): TUser {
     if (error || !user) throw toAuthException(error, info, this.pipedriveOptions.failureRedirect);
     return user as TUser;

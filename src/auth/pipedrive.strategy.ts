@@ -18,7 +18,7 @@ type ExchangeCallback = (error: unknown, accessToken?: string, refreshToken?: st
 
 /**
  * passport-oauth2 configured for Pipedrive, registered as `'pipedrive'`. No `scope` (Pipedrive sets
- * scopes per app); state through {@link PipedriveStateStore}; the code exchange goes through
+ * scopes per app); state through `PipedriveStateStore`; the code exchange goes through
  * PipedriveOAuthClient (HTTP Basic + form body, typed errors) instead of node-oauth, which would put
  * the client secret in the body. The user is the stored {@link PipedriveConnection}.
  */

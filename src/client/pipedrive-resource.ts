@@ -29,6 +29,7 @@ export class PipedriveResource<T, TInput, TId extends number | string = number> 
     private readonly updateMethod: 'PATCH' | 'PUT' = 'PATCH',
   ) {}
 
+  /** One item by id. */
   get(id: TId, options?: PipedriveRequestOptions): Promise<T> {
     return this.client.request<T>('GET', this.itemPath(id), options).then((r) => r.data);
   }
@@ -49,10 +50,12 @@ export class PipedriveResource<T, TInput, TId extends number | string = number> 
     return this.client.all<T>(this.path, { ...options, query });
   }
 
+  /** Creates an item and returns it as Pipedrive stored it. */
   create(input: TInput, options?: PipedriveRequestOptions): Promise<T> {
     return this.client.request<T>('POST', this.path, { ...options, body: input }).then((r) => r.data);
   }
 
+  /** Changes some fields of an item (PATCH in v2, PUT in v1) and returns it. */
   update(id: TId, changes: Partial<TInput>, options?: PipedriveRequestOptions): Promise<T> {
     return this.client.request<T>(this.updateMethod, this.itemPath(id), { ...options, body: changes }).then((r) => r.data);
   }

@@ -19,6 +19,7 @@ export interface PipedriveEmulatorRateLimit {
   windowMs: number;
 }
 
+/** Options of `PipedriveEmulator.start()`. */
 export interface PipedriveEmulatorOptions {
   /** TCP port; 0 picks a free one. @default 0 */
   port?: number;

@@ -10,6 +10,7 @@ export interface PipedriveEmulatorUser {
   companyName?: string;
 }
 
+/** What the emulator's authorize page does: redirect back with a code, or with `error=access_denied`. */
 export type PipedriveEmulatorDecision = 'approve' | 'deny';
 
 /** Exactly the JSON `POST /oauth/token` answers with. */
@@ -22,6 +23,7 @@ export interface PipedriveEmulatorTokenAnswer {
   api_domain: string;
 }
 
+/** A grant to issue directly, without the authorize page: the app, the company and the user it acts for. */
 export interface PipedriveEmulatorGrant {
   clientId: string;
   companyId: number;
@@ -47,6 +49,7 @@ export interface PipedriveEmulatorSeed {
 /** Ids created by one `emu.seed()` call, per resource (leads have UUIDs). */
 export type PipedriveEmulatorSeedResult = { [K in keyof PipedriveEmulatorSeed]-?: Array<number | string> };
 
+/** A resource the emulator stores and serves (`deals`, `persons`, ...). */
 export type PipedriveEmulatorResource = keyof PipedriveEmulatorSeed;
 
 /** Delays before answers, in milliseconds; mutate freely. */
@@ -59,13 +62,16 @@ export interface PipedriveEmulatorFaults {
 /** HTTP status (JSON error body), `'garbage'` (200, not JSON), `'invalid_grant'` (400) or `'reset'` (socket destroyed). */
 export type PipedriveEmulatorTokenFault = number | 'garbage' | 'invalid_grant' | 'reset';
 
+/** An API fault: an HTTP status to answer with, or `reset` to drop the connection. */
 export type PipedriveEmulatorApiFault = number | 'reset';
 
+/** Which token requests a token fault applies to. */
 export interface PipedriveEmulatorTokenFaultOptions {
   /** Only fail requests of this grant type. @default any grant */
   grant?: 'authorization_code' | 'refresh_token';
 }
 
+/** What an API fault answers with. */
 export interface PipedriveEmulatorApiFaultOptions {
   /** Body to send instead of Pipedrive's JSON error (a string is sent as is, e.g. a CDN's HTML). */
   body?: string | object;
@@ -73,6 +79,7 @@ export interface PipedriveEmulatorApiFaultOptions {
   headers?: Record<string, string>;
 }
 
+/** A forced 429 answer and the rate-limit headers it carries. */
 export interface PipedriveEmulatorForcedRateLimit {
   /** `x-ratelimit-reset` value. @default 2 */
   resetSeconds?: number;

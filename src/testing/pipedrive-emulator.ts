@@ -95,6 +95,7 @@ export class PipedriveEmulator {
     await closed;
   }
 
+  /** Registers another OAuth app (client id, secret, redirect URI) with the emulator. */
   registerClient(client: PipedriveEmulatorClient): void {
     if (!URL.canParse(client.redirectUri)) {
       throw new PipedriveEmulatorError(`redirectUri of client ${client.clientId} is not an absolute URL.`);
@@ -107,11 +108,13 @@ export class PipedriveEmulator {
     return this.authorize.user;
   }
 
+  /** The company and user the next `/oauth/authorize` approves as. */
   setAuthorizeUser(user: T.PipedriveEmulatorUser): void {
     this.directory.upsert(user);
     this.authorize.user = { ...user };
   }
 
+  /** Whether the next `/oauth/authorize` approves or denies. */
   setAuthorizeDecision(decision: T.PipedriveEmulatorDecision): void {
     this.authorize.decision = decision;
   }
@@ -167,6 +170,7 @@ export class PipedriveEmulator {
     this.plan.armRateLimit(count, options);
   }
 
+  /** Changes the API rate limit per token. */
   setRateLimit(rateLimit: PipedriveEmulatorRateLimit): void {
     this.limiter.config = checkedRateLimit(rateLimit);
   }

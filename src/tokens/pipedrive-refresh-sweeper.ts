@@ -44,6 +44,7 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     private readonly tokens: TokenService,
   ) {}
 
+  /** Starts the timer when `refreshSweep` is set. */
   onApplicationBootstrap(): void {
     const interval = this.options.refreshSweep?.intervalSeconds;
     if (interval === undefined || this.timer || this.stopped) return;
@@ -51,10 +52,12 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     this.timer = setInterval(() => this.tick(), interval * 1000).unref();
   }
 
+  /** Stops the timer and waits for a running pass. */
   onModuleDestroy(): Promise<void> {
     return this.stop();
   }
 
+  /** Stops the timer and waits for a running pass. */
   onApplicationShutdown(): Promise<void> {
     return this.stop();
   }
