@@ -25,10 +25,7 @@ async function job(instances: Array<[ClientContext, string]>, calls: number): Pr
   const started = performance.now();
   const call = (i: number) => {
     const [context, connectionId] = instances[i % instances.length]!;
-    return context.client
-      .forConnection(connectionId)
-      .deals.get((i % 20) + 1)
-      .catch(() => void errors++);
+    return context.client.forConnection(connectionId).deals.get((i % 20) + 1).catch(() => void errors++);
   };
   await Promise.all(Array.from({ length: calls }, (_, i) => call(i)));
   return { calls, seconds: (performance.now() - started) / 1000, errors };
@@ -63,19 +60,8 @@ async function main(): Promise<void> {
     rows['1 instance, 1,000 calls'] = row(await job([[first, id]], 1_000), emu);
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS)); // let the window empty
     emu.resetCounts();
-    rows['2 instances, 1 token, 600 calls'] = row(
-      await job(
-        [
-          [first, id],
-          [second, secondId],
-        ],
-        600,
-      ),
-      emu,
-    );
-    console.log(
-      `Emulator window: ${LIMIT} requests per ${WINDOW_MS / 1000} s per token; all calls issued at once. Target: >= 90% of the allowed rate, 0 errors.`,
-    );
+    rows['2 instances, 1 token, 600 calls'] = row(await job([[first, id], [second, secondId]], 600), emu);
+    console.log(`Emulator window: ${LIMIT} requests per ${WINDOW_MS / 1000} s per token; all calls issued at once. Target: >= 90% of the allowed rate, 0 errors.`);
     console.table(rows);
   } finally {
     await first.close();

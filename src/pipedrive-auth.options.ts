@@ -125,9 +125,8 @@ export interface PipedriveRefreshSweepOptions {
 }
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedPipedriveOptions extends Required<
-  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>
-> {
+export interface ResolvedPipedriveOptions
+  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>> {
   successRedirect?: string;
   failureRedirect?: string;
   client: Required<PipedriveClientOptions>;
@@ -195,7 +194,7 @@ const HINTS: Record<string, string> = {
   requireState: 'must be true or false (default true)',
   stateTtlSeconds: 'must be a whole number of seconds from 1 to 600 (default 600)',
   sessionSecret: 'must be a random string of at least 32 characters; generate one with `openssl rand -base64 48`',
-  sessionCookieName: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~ only); default pipedrive_session",
+  sessionCookieName: 'must be a cookie name (letters, digits and !#$%&\'*+-.^_`|~ only); default pipedrive_session',
   sessionMaxAgeSeconds: 'must be a whole number of seconds from 60 to 34560000 (400 days); default 2592000',
   secureCookies: 'must be true or false; leave it unset to follow the scheme of redirectUri',
   successRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE, connectAs, connectionsOf, expectNoTokensSeen, send, setCookieLine, startOn } from './support/browser-flow.js';
+import {
+  SESSION_COOKIE,
+  connectAs,
+  connectionsOf,
+  expectNoTokensSeen,
+  send,
+  setCookieLine,
+  startOn,
+} from './support/browser-flow.js';
 import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
 /** Ending a connection through the reference app: Pipedrive's uninstall call and the user's disconnect. */

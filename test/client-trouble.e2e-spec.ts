@@ -100,12 +100,7 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
       f.emu.rateLimitNextApi(4, { resetSeconds: 0 });
       const error = await failure(() => api.deals.get(1));
       expect(error).toBeInstanceOf(PipedriveRateLimitError);
-      expect((error as PipedriveRateLimitError).details).toMatchObject({
-        status: 429,
-        method: 'GET',
-        path: '/api/v2/deals/1',
-        rateLimit: { remaining: 0 },
-      });
+      expect((error as PipedriveRateLimitError).details).toMatchObject({ status: 429, method: 'GET', path: '/api/v2/deals/1', rateLimit: { remaining: 0 } });
       expect(f.emu.counts.api).toBe(4);
       expectNoTokens(error);
     });

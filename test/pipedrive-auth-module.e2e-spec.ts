@@ -21,9 +21,7 @@ async function authorize(app: AuthTestApp): Promise<Step> {
   const start = await request(`${app.url}/auth/pipedrive`);
   await start.body.dump();
   expect(start.statusCode).toBe(302);
-  const cookie = Object.entries(cookiesOf(start.headers))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('; ');
+  const cookie = Object.entries(cookiesOf(start.headers)).map(([k, v]) => `${k}=${v}`).join('; ');
   const approve = await request(String(start.headers.location));
   await approve.body.dump();
   return { cookie, callbackUrl: String(approve.headers.location) };

@@ -30,7 +30,8 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
     vi.restoreAllMocks();
   });
 
-  const get = (path: string, session?: string) => send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
+  const get = (path: string, session?: string) =>
+    send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
   const apiCalls = (path: string) => app.emulator.requests.filter((r) => r.path === path);
 
   it('GET /pipedrive/deals returns every deal, following v2 cursors to the last page', async () => {

@@ -64,7 +64,9 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     expect(Date.now()).toBeGreaterThanOrEqual(leaseUntil);
     expect(token.accessToken).not.toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(2);
-    const [row] = await instance.dataSource.query(`SELECT lease_owner, status FROM pipedrive_connections WHERE id = '${connection.id}'`);
+    const [row] = await instance.dataSource.query(
+      `SELECT lease_owner, status FROM pipedrive_connections WHERE id = '${connection.id}'`,
+    );
     expect(row).toEqual({ lease_owner: null, status: 'active' });
   }, 60_000);
 });
@@ -108,6 +110,7 @@ describe('refresh across processes on SQLite without busyTimeout', () => {
     expect(fx.emu.counts.refreshToken).toBe(1);
     expect(new Set(results.flatMap((r) => r.digests)).size).toBe(1);
   }, 60_000);
+
 });
 
 function run(db: sqlite3.Database, sql: string): Promise<void> {
@@ -117,7 +120,9 @@ function run(db: sqlite3.Database, sql: string): Promise<void> {
 async function waitForLease(instance: TokenModule, id: string): Promise<number> {
   let leaseUntil = 0;
   await waitFor(async () => {
-    const [row] = await instance.dataSource.query(`SELECT lease_owner, lease_until FROM pipedrive_connections WHERE id = '${id}'`);
+    const [row] = await instance.dataSource.query(
+      `SELECT lease_owner, lease_until FROM pipedrive_connections WHERE id = '${id}'`,
+    );
     leaseUntil = Number(row?.lease_until);
     return Boolean(row?.lease_owner);
   }, 'the worker never took the lease');

@@ -11,14 +11,8 @@ describe('toApiError', () => {
     expect(error).toBeInstanceOf(PipedriveApiError);
     expect(error.message).toBe('Pipedrive GET /api/v2/deals/9 answered 404: Deal not found');
     expect(error.details).toMatchObject({
-      status: 404,
-      method: 'GET',
-      path: '/api/v2/deals/9',
-      error: 'Deal not found',
-      errorInfo: 'See docs',
-      code: 'ERR_NOT_FOUND',
-      requestId: 'req-1',
-      rateLimit: { limit: 80, remaining: 70 },
+      status: 404, method: 'GET', path: '/api/v2/deals/9', error: 'Deal not found', errorInfo: 'See docs',
+      code: 'ERR_NOT_FOUND', requestId: 'req-1', rateLimit: { limit: 80, remaining: 70 },
     });
   });
 

@@ -65,11 +65,7 @@ export async function executeRequest<T>(
     } catch (cause) {
       limiter.release(Date.now() - startedAt);
       if (cause instanceof PipedriveTimeoutError) throw cause;
-      const failure = new PipedriveNetworkError(
-        `Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`,
-        { method, path: apiPath },
-        { cause },
-      );
+      const failure = new PipedriveNetworkError(`Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`, { method, path: apiPath }, { cause });
       if (!retryable || retries >= ctx.options.maxRetries) throw failure;
       await waitOrAbort(sleep(withJitter(retryWaitMs(retries++)), signal), attempt);
       continue;
@@ -99,3 +95,4 @@ export async function executeRequest<T>(
     await waitOrAbort(sleep(withJitter(waitMs), signal), attempt);
   }
 }
+

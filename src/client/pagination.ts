@@ -42,7 +42,7 @@ export async function* paginatePages<T>(
   const cursorStyle = apiVersion(toApiPath(path)) === 'v2';
   const { maxItems = Infinity, pageSize: _ignored, query: firstQuery, ...requestOptions } = options;
   let position: string | number | undefined = cursorStyle ? firstQuery?.cursor?.toString() : Number(firstQuery?.start ?? 0);
-  for (let seen = 0; seen < maxItems;) {
+  for (let seen = 0; seen < maxItems; ) {
     const limit = Math.min(pageSize, maxItems - seen);
     const query = { ...firstQuery, limit, [cursorStyle ? 'cursor' : 'start']: position };
     const page = await request<T[] | null>('GET', path, { ...requestOptions, query });

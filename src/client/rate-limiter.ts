@@ -148,13 +148,10 @@ export class ConnectionRateLimiter {
     // Otherwise only in-flight requests fill the window (or the probe is out): their answers drain.
     if (wakeAt <= now && (finite || this.limit === 0)) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.drain(Date.now());
-      },
-      Math.max(0, wakeAt - now),
-    );
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drain(Date.now());
+    }, Math.max(0, wakeAt - now));
   }
 
   private cancel(waiter: Waiter): void {

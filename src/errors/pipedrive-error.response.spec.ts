@@ -24,16 +24,8 @@ describe('pipedriveErrorResponse', () => {
     [new PipedriveTokenEndpointError('x', { grant: 'refresh_token', status: 503, transient: true }), 502, 'token_refresh_failed'],
     [new PipedriveTokenEndpointError('x', { grant: 'revoke', status: 500, transient: true }), 502, 'revoke_failed'],
     [new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 502, transient: true }), 502, 'token_exchange_failed'],
-    [
-      new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 400, oauthError: 'invalid_grant', transient: false }),
-      400,
-      'invalid_grant',
-    ],
-    [
-      new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 401, oauthError: 'invalid_client', transient: false }),
-      502,
-      'token_exchange_failed',
-    ],
+    [new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 400, oauthError: 'invalid_grant', transient: false }), 400, 'invalid_grant'],
+    [new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 401, oauthError: 'invalid_client', transient: false }), 502, 'token_exchange_failed'],
     [new PipedriveApiError('x', { ...call, status: 404, error: 'Deal not found' }), 502, 'pipedrive_api_error'],
     [new PipedriveRateLimitError('x', { ...call, status: 429 }), 429, 'rate_limited'],
     [new PipedriveTimeoutError('x', call), 504, 'pipedrive_timeout'],

@@ -27,9 +27,6 @@ export class PipedriveExceptionFilter implements ExceptionFilter {
     // Library messages hold no secrets (see PipedriveError), so they are safe to log.
     if (body.statusCode === 500) this.logger.error(`${exception.name}: ${exception.message}`, exception.stack);
     else if (body.statusCode > 500) this.logger.warn(`${exception.name}: ${exception.message}`);
-    response
-      .status(body.statusCode)
-      .set(headers ?? {})
-      .json(body);
+    response.status(body.statusCode).set(headers ?? {}).json(body);
   }
 }

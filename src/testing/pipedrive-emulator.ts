@@ -77,11 +77,7 @@ export class PipedriveEmulator {
     this.grants.onUninstall = (owner) => this.hooks.removeOwnedBy(owner);
     const resources = new ResourceRoutes(this.data, this.clockSource, (change) => this.deliveries.publish(change));
     this.resources = resources;
-    const webhooks = new WebhookRoutes({
-      registry: this.hooks,
-      now: () => this.clockSource.now(),
-      isPipedriveUrl: (url) => this.isPipedriveUrl(url),
-    });
+    const webhooks = new WebhookRoutes({ registry: this.hooks, now: () => this.clockSource.now(), isPipedriveUrl: (url) => this.isPipedriveUrl(url) });
     const api = new ApiRoute({ ...common, limiter: this.limiter, resources, directory: this.directory, clock: this.clockSource, webhooks });
     const routes = {
       authorize: (ex: Exchange) => this.authorize.handle(ex),

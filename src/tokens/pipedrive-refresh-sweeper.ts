@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import { DEFAULT_SWEEP_BATCH_SIZE, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';

@@ -13,6 +13,7 @@ import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
 
+
 export interface AuthTestApp {
   url: string;
   client: { clientId: string; clientSecret: string };

@@ -65,14 +65,7 @@ export async function startTokenModule(
 ): Promise<TokenModule> {
   let queries = 0;
   // TypeORM hands every statement to a custom logger: counting them proves what the cache saves.
-  const logger = {
-    logQuery: () => void queries++,
-    logQueryError() {},
-    logQuerySlow() {},
-    logSchemaBuild() {},
-    logMigration() {},
-    log() {},
-  };
+  const logger = { logQuery: () => void queries++, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} };
   const common = { migrations: PIPEDRIVE_MIGRATIONS, migrationsRun: true, synchronize: false, logger } as const;
   const dataSource =
     database.type === 'postgres'
@@ -86,14 +79,7 @@ export async function startTokenModule(
       TypeOrmModule.forFeature(PIPEDRIVE_ENTITIES),
       ...(extraImports as never[]),
     ],
-    providers: [
-      { provide: PIPEDRIVE_OPTIONS, useValue: options },
-      TokenService,
-      ConnectionStore,
-      PipedriveOAuthClient,
-      PipedriveEvents,
-      PipedriveRefreshSweeper,
-    ],
+    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, ConnectionStore, PipedriveOAuthClient, PipedriveEvents, PipedriveRefreshSweeper],
   })
     .setLogger(new ConsoleLogger({ logLevels: ['error'] }))
     .compile();

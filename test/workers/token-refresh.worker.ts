@@ -27,7 +27,9 @@ const job = JSON.parse(process.env.TOKENS_WORKER ?? '{}') as TokenWorkerJob;
 const instance = await startTokenModule(job.database, tokenTestOptions(job.options));
 process.stdout.write('ready\n');
 await once(process.stdin, 'data');
-const settled = await Promise.allSettled(Array.from({ length: job.calls }, () => instance.tokens.getAccessToken(job.connectionId)));
+const settled = await Promise.allSettled(
+  Array.from({ length: job.calls }, () => instance.tokens.getAccessToken(job.connectionId)),
+);
 const digests = new Set<string>();
 const errors: string[] = [];
 for (const result of settled) {
