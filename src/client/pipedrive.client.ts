@@ -3,10 +3,11 @@ import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
-import { HttpPools } from './http-pools.js';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import { BurstLimiters } from './burst-limiter.js';
+import type { RequestContext } from './execute-request.js';
+import { HttpPools } from './http-transport.js';
 import { PipedriveConnectionClient } from './pipedrive-connection.client.js';
-import { RateLimiters } from './rate-limiters.js';
-import type { RequestContext } from './request-context.js';
 
 /** Most (company, user) -> connection id lookups kept; ids never change for a pair. */
 const USER_CACHE_SIZE = 10_000;
@@ -24,11 +25,13 @@ export class PipedriveClient implements OnModuleDestroy {
   constructor(
     private readonly tokens: TokenService,
     @InjectPipedriveOptions() options: ResolvedPipedriveOptions,
+    @InjectPipedriveClock() clock: PipedriveClock,
   ) {
     this.context = {
       tokens,
       pools: new HttpPools(options.client.connectionsPerOrigin),
-      limiters: new RateLimiters(),
+      limiters: new BurstLimiters(clock),
+      clock,
       options: options.client,
     };
   }

@@ -1,5 +1,6 @@
 import { PipedriveEmulator, type RecordedRequest } from '../../src/testing/index.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
+import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import { CLIENT_APP, startClientContext, type ClientContext, type GrantAnswer } from './client-context.js';
 
 export const USER = { companyId: 1, userId: 1 };
@@ -14,9 +15,13 @@ export interface ClientFixture extends ClientContext {
 }
 
 /** The emulator, PipedriveAuthModule on a fresh SQLite file, and one connection made from a grant. */
-export async function startClientFixture(options: Partial<PipedriveAuthModuleOptions> = {}): Promise<ClientFixture> {
-  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP] });
-  const context = await startClientContext(emu.url, options);
+export async function startClientFixture(
+  options: Partial<PipedriveAuthModuleOptions> = {},
+  /** One clock for the app and the emulator (a ManualClock); the system clock otherwise. */
+  clock?: PipedriveClock,
+): Promise<ClientFixture> {
+  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP], ...(clock && { now: () => clock.now() }) });
+  const context = await startClientContext(emu.url, options, undefined, clock);
   const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
   const { id } = await context.connect(USER, grant);
   emu.resetCounts();

@@ -1,26 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BURST_WINDOW_MS, ConnectionRateLimiter } from './rate-limiter.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../testing/manual-clock.js';
+import { BURST_WINDOW_MS, BurstLimiter, BurstShare } from './burst-limiter.js';
 
-/** Acquires and reports whether the request may go within the current tick. */
-async function goesNow(limiter: ConnectionRateLimiter): Promise<boolean> {
+let clock: ManualClock;
+
+/** Acquires and reports whether the request may go without time passing. */
+async function goesNow(limiter: BurstLimiter): Promise<boolean> {
   const wait = limiter.acquire();
   if (wait === undefined) return true;
   let went = false;
   void wait.then(() => (went = true));
-  await vi.advanceTimersByTimeAsync(0);
+  await clock.advance(0);
   return went;
 }
 
-describe('ConnectionRateLimiter', () => {
+describe('BurstLimiter', () => {
   beforeEach(() => {
-    vi.useFakeTimers({ now: 1_000_000 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
+    clock = new ManualClock(1_000_000);
   });
 
   it('sends one probe until an answer tells the limit, then up to the limit per window', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     expect(limiter.acquire()).toBeUndefined();
     const second = limiter.acquire()!;
     expect(second).toBeInstanceOf(Promise);
@@ -31,52 +31,52 @@ describe('ConnectionRateLimiter', () => {
   });
 
   it('lets a waiting request go once the oldest send has left the window', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     limiter.acquire();
     limiter.release(5, 200, { limit: 1, remaining: 0, resetSeconds: 2 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
-    await vi.advanceTimersByTimeAsync(BURST_WINDOW_MS - 10);
+    await clock.advance(BURST_WINDOW_MS - 10);
     expect(went).toBe(false);
-    await vi.advanceTimersByTimeAsync(100);
+    await clock.advance(100);
     expect(went).toBe(true);
   });
 
   it('does not pace a server that sends no rate-limit headers', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     limiter.acquire();
     limiter.release(5, 200, { limit: undefined, remaining: undefined, resetSeconds: undefined });
     for (let i = 0; i < 1_000; i++) expect(limiter.acquire()).toBeUndefined();
   });
 
   it('holds back when the headers show another process using the same token', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     limiter.acquire();
     // Our log has 1 send; the server counts 10 of 10 and frees capacity in 1 s.
     limiter.release(5, 200, { limit: 10, remaining: 0, resetSeconds: 1 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
-    await vi.advanceTimersByTimeAsync(900);
+    await clock.advance(900);
     expect(went).toBe(false);
-    await vi.advanceTimersByTimeAsync(200);
+    await clock.advance(200);
     expect(went).toBe(true);
   });
 
   it('holds every request during a pause', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     limiter.acquire();
     limiter.release(5, 200, { limit: 100, remaining: 99 });
-    limiter.pause(Date.now() + 500);
+    limiter.pause(clock.now() + 500);
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
-    await vi.advanceTimersByTimeAsync(450);
+    await clock.advance(450);
     expect(went).toBe(false);
-    await vi.advanceTimersByTimeAsync(100);
+    await clock.advance(100);
     expect(went).toBe(true);
   });
 
   it('rejects a waiting request whose signal aborts, and forgets it', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     limiter.acquire();
     const controller = new AbortController();
     const waiting = limiter.acquire(controller.signal)!;
@@ -87,12 +87,35 @@ describe('ConnectionRateLimiter', () => {
   });
 
   it('counts a 429 as not admitted and halves its share of the limit', async () => {
-    const limiter = new ConnectionRateLimiter();
+    const limiter = new BurstLimiter(clock);
     limiter.acquire();
     limiter.release(5, 200, { limit: 4, remaining: 3 });
     for (let i = 0; i < 3; i++) expect(limiter.acquire()).toBeUndefined();
     limiter.release(5, 429, { limit: 4, remaining: 0 }); // another instance took the capacity
     // 3 of 4 count now (one answered, two in flight), but the share is down to 2.
     expect(await goesNow(limiter)).toBe(false);
+  });
+});
+describe('BurstShare', () => {
+  it('is the whole limit until a 429, then halves once per window and grows back after a quiet window', () => {
+    const share = new BurstShare(2_000);
+    share.setLimit(80);
+    expect(share.current(0)).toBe(80);
+    share.shrink(1_000);
+    share.shrink(1_500); // same window: no second cut
+    expect(share.current(1_500)).toBe(40);
+    expect(share.current(4_999)).toBe(40);
+    expect(share.current(5_000)).toBe(48);
+    expect(share.current(6_000)).toBe(48);
+    expect(share.current(7_000)).toBe(56);
+    for (let t = 9_000; t < 30_000; t += 2_000) share.current(t);
+    expect(share.current(30_000)).toBe(80);
+  });
+
+  it('never drops below one request', () => {
+    const share = new BurstShare(2_000);
+    share.setLimit(2);
+    for (let t = 0; t < 20_000; t += 2_000) share.shrink(t);
+    expect(share.current(20_000)).toBe(1);
   });
 });

@@ -1,10 +1,47 @@
 import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
-import { BurstShare } from './burst-share.js';
+import type { PipedriveClock } from '../pipedrive.clock.js';
 
 /** Pipedrive counts requests per token over a rolling 2-second window. */
 export const BURST_WINDOW_MS = 2_000;
 /** Slack for clock granularity between our estimate and Pipedrive's count. */
 const MARGIN_MS = 10;
+
+/**
+ * The part of a token's burst limit one app instance lets itself use. All of it until a 429 shows
+ * another instance on the same token (this one's pacing alone never provokes one); then halved, at most
+ * once per window, and grown back by a tenth of the limit per window once a whole window has passed
+ * without a 429. Instances sharing a token so settle near a fair split instead of colliding every window.
+ */
+export class BurstShare {
+  private value = 0;
+  private limit = 0;
+  private shrunkAt = -Infinity;
+  private grownAt = -Infinity;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** The share at `now`, grown back if it is time. */
+  current(now: number): number {
+    if (this.value < this.limit && now - this.shrunkAt >= 2 * this.windowMs && now - this.grownAt >= this.windowMs) {
+      this.value = Math.min(this.limit, this.value + Math.max(1, Math.floor(this.limit / 10)));
+      this.grownAt = now;
+    }
+    return this.value;
+  }
+
+  /** Pipedrive told the limit; a new one resets the share. */
+  setLimit(limit: number): void {
+    if (limit !== this.limit) this.value = limit;
+    this.limit = limit;
+  }
+
+  /** Pipedrive refused a request we believed within the limit. */
+  shrink(now: number): void {
+    if (this.limit === 0 || now - this.shrunkAt < this.windowMs) return;
+    this.value = Math.max(1, Math.floor(this.value / 2));
+    this.shrunkAt = now;
+  }
+}
 
 interface Waiter {
   resolve(): void;
@@ -20,8 +57,9 @@ interface Waiter {
  * past it. A request may go while fewer than this instance's {@link BurstShare} of `x-ratelimit-limit`
  * count. Answers reconcile the count: when `x-ratelimit-remaining` shows the token busier than we know
  * (another instance shares it), placeholder entries make up the difference until `x-ratelimit-reset`.
+ * Time is the injected clock's: waits are its sleeps, so a test advances them.
  */
-export class ConnectionRateLimiter {
+export class BurstLimiter {
   /** From `x-ratelimit-limit`; 0 until the first answer (one probe request at a time), Infinity without headers. */
   private limit = 0;
   /** Estimated arrival times of answered requests, ascending; entries before `head` have left the window. */
@@ -32,12 +70,15 @@ export class ConnectionRateLimiter {
   private blockedUntil = 0;
   private fastestRoundTripMs = Infinity;
   private readonly waiters: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending wake-up sleep; one per connection. */
+  private wakeUp: AbortController | undefined;
   private lastUsed = 0;
+
+  constructor(private readonly clock: PipedriveClock) {}
 
   /** Undefined when the request may go now (no await on the hot path), else a promise that resolves when it may. */
   acquire(signal?: AbortSignal): Promise<void> | undefined {
-    const now = Date.now();
+    const now = this.clock.now();
     this.lastUsed = now;
     if (this.waiters.length === 0 && this.canSend(now)) {
       this.inFlight += 1;
@@ -56,13 +97,13 @@ export class ConnectionRateLimiter {
   }
 
   /**
-   * A request acquired earlier got an answer with `status` after `roundTripMs`, or none (`status`
+   * A request acquired earlier got a response with `status` after `roundTripMs`, or none (`status`
    * undefined: it may still have been counted, so it is kept as arrived now). A 429 was not admitted,
    * so it is not counted, and it teaches nothing: its wait is a pause. Error pages without rate-limit
    * headers (a CDN's) don't switch pacing off.
    */
   release(roundTripMs: number, status?: number, state?: PipedriveRateLimitState): void {
-    const now = Date.now();
+    const now = this.clock.now();
     this.inFlight -= 1;
     if (status === 429) this.share.shrink(now);
     else {
@@ -73,7 +114,7 @@ export class ConnectionRateLimiter {
     if (this.waiters.length > 0) this.drain(now);
   }
 
-  /** Holds every request of this connection until `until` (epoch ms), e.g. after a 429. */
+  /** Holds every request of this connection until `until` (epoch ms on the clock), e.g. after a 429. */
   pause(until: number): void {
     if (until > this.blockedUntil) this.blockedUntil = until;
   }
@@ -81,6 +122,11 @@ export class ConnectionRateLimiter {
   /** Nothing in flight or waiting and the window has emptied: safe to forget. */
   isIdle(now: number): boolean {
     return this.inFlight === 0 && this.waiters.length === 0 && now - this.lastUsed > BURST_WINDOW_MS * 2;
+  }
+
+  /** Stops the pending wake-up (the module is closing). */
+  close(): void {
+    this.wakeUp?.abort();
   }
 
   private canSend(now: number): boolean {
@@ -138,7 +184,7 @@ export class ConnectionRateLimiter {
     if (this.waiters.length > 0) this.schedule(now);
   }
 
-  /** One timer per connection: when the oldest answered request leaves the window, or a pause ends. */
+  /** One wake-up per connection: when the oldest answered request leaves the window, or a pause ends. */
   private schedule(now: number): void {
     let wakeAt = this.blockedUntil;
     const finite = this.limit !== 0 && this.limit !== Infinity;
@@ -147,16 +193,56 @@ export class ConnectionRateLimiter {
     }
     // Otherwise only in-flight requests fill the window (or the probe is out): their answers drain.
     if (wakeAt <= now && (finite || this.limit === 0)) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.drain(Date.now());
-    }, Math.max(0, wakeAt - now));
+    this.wakeUp?.abort();
+    const wakeUp = new AbortController();
+    this.wakeUp = wakeUp;
+    this.clock.sleep(Math.max(0, wakeAt - now), wakeUp.signal).then(
+      () => {
+        if (this.wakeUp !== wakeUp) return;
+        this.wakeUp = undefined;
+        this.drain(this.clock.now());
+      },
+      () => undefined, // replaced by a later wake-up
+    );
   }
 
   private cancel(waiter: Waiter): void {
     const index = this.waiters.indexOf(waiter);
     if (index !== -1) this.waiters.splice(index, 1);
     waiter.reject(waiter.signal!.reason);
+  }
+}
+
+/** One {@link BurstLimiter} per connection, forgotten once idle so memory follows active use. */
+export class BurstLimiters {
+  private readonly limiters = new Map<string, BurstLimiter>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly clock: PipedriveClock,
+    sweepIntervalMs = 30_000,
+  ) {
+    // Housekeeping of memory only, never a wait a caller sees: a plain unref'd interval.
+    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  get(connectionId: string): BurstLimiter {
+    let limiter = this.limiters.get(connectionId);
+    if (limiter === undefined) {
+      limiter = new BurstLimiter(this.clock);
+      this.limiters.set(connectionId, limiter);
+    }
+    return limiter;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const limiter of this.limiters.values()) limiter.close();
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const [id, limiter] of this.limiters) if (limiter.isIdle(now)) this.limiters.delete(id);
   }
 }
