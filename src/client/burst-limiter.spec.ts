@@ -14,20 +14,44 @@ async function goesNow(limiter: BurstLimiter): Promise<boolean> {
   return went;
 }
 
+/**
+ * Past the start: the limit learned a window ago, then requests answered one by one until slow start
+ * allows `limit` in flight; then the window empties.
+ */
+async function warmUp(limiter: BurstLimiter, limit: number): Promise<void> {
+  limiter.acquire();
+  limiter.release(5, 200, { limit, remaining: limit - 1, resetSeconds: 2 });
+  await clock.advance(BURST_WINDOW_MS + 100);
+  for (let i = 1; i < limit; i++) {
+    expect(limiter.acquire()).toBeUndefined();
+    limiter.release(5, 200, { limit, remaining: limit - 1, resetSeconds: 2 });
+  }
+  await clock.advance(BURST_WINDOW_MS + 100);
+}
+
 describe('BurstLimiter', () => {
   beforeEach(() => {
     clock = new ManualClock(1_000_000);
   });
 
-  it('sends one probe until an answer tells the limit, then up to the limit per window', async () => {
+  it('sends one probe until an answer tells the limit, then half of it in the first window', async () => {
     const limiter = new BurstLimiter(clock);
     expect(limiter.acquire()).toBeUndefined();
     const second = limiter.acquire()!;
     expect(second).toBeInstanceOf(Promise);
-    limiter.release(5, 200, { limit: 3, remaining: 2, resetSeconds: 2 });
+    limiter.release(5, 200, { limit: 6, remaining: 5, resetSeconds: 2 });
     await second;
-    expect(await goesNow(limiter)).toBe(true); // third of 3 in the window
+    limiter.release(5, 200, { limit: 6, remaining: 4, resetSeconds: 2 });
+    expect(await goesNow(limiter)).toBe(true); // third of 6 in the window
     expect(await goesNow(limiter)).toBe(false);
+  });
+
+  it('uses the whole limit per window once alone for a window', async () => {
+    const limiter = new BurstLimiter(clock);
+    await warmUp(limiter, 6);
+    let sent = 0;
+    while (await goesNow(limiter)) sent += 1;
+    expect(sent).toBe(6);
   });
 
   it('lets a waiting request go once the oldest send has left the window', async () => {
@@ -51,12 +75,13 @@ describe('BurstLimiter', () => {
 
   it('holds back when the headers show another process using the same token', async () => {
     const limiter = new BurstLimiter(clock);
+    await warmUp(limiter, 10);
     limiter.acquire();
-    // Our log has 1 send; the server counts 10 of 10 and frees capacity in 1 s.
+    // Our log has 1 send; the server counts 10 of 10: the other 9 arrived just now and stay a window.
     limiter.release(5, 200, { limit: 10, remaining: 0, resetSeconds: 1 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
-    await clock.advance(900);
+    await clock.advance(BURST_WINDOW_MS - 100);
     expect(went).toBe(false);
     await clock.advance(200);
     expect(went).toBe(true);
@@ -82,12 +107,13 @@ describe('BurstLimiter', () => {
     const waiting = limiter.acquire(controller.signal)!;
     controller.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
-    limiter.release(5, 200, { limit: 2, remaining: 1 });
+    limiter.release(5, 200, { limit: 4, remaining: 3 });
     expect(limiter.acquire()).toBeUndefined();
   });
 
   it('counts a 429 as not admitted and halves its share of the limit', async () => {
     const limiter = new BurstLimiter(clock);
+    await warmUp(limiter, 4);
     limiter.acquire();
     limiter.release(5, 200, { limit: 4, remaining: 3 });
     for (let i = 0; i < 3; i++) expect(limiter.acquire()).toBeUndefined();
@@ -96,6 +122,46 @@ describe('BurstLimiter', () => {
     expect(await goesNow(limiter)).toBe(false);
   });
 });
+describe('BurstLimiter with other callers on the token', () => {
+  beforeEach(() => {
+    clock = new ManualClock(1_000_000);
+  });
+
+  it('starts slowly: one more request in flight per answer, so early answers can show other callers', async () => {
+    const limiter = new BurstLimiter(clock);
+    expect(limiter.acquire()).toBeUndefined();
+    limiter.release(5, 200, { limit: 80, remaining: 79, resetSeconds: 2 });
+    expect(await goesNow(limiter)).toBe(true);
+    expect(await goesNow(limiter)).toBe(true);
+    expect(await goesNow(limiter)).toBe(false); // 2 in flight: the start window
+  });
+
+  it('takes a fair split when the headers show another instance as busy as itself', async () => {
+    const limiter = new BurstLimiter(clock);
+    await warmUp(limiter, 10);
+    // 4 of ours in flight; an answer says 4 of 10 are used: ours answered is 1, so others have 3
+    // (counting our in-flight ones as not arrived: the others' count is rather over- than under-estimated).
+    for (let i = 0; i < 4; i++) expect(limiter.acquire()).toBeUndefined();
+    limiter.release(5, 200, { limit: 10, remaining: 6, resetSeconds: 2 });
+    // Ours: 3 in flight + 1 answered = 4; others: 3. Two callers: a fair split is 5, one more.
+    expect(await goesNow(limiter)).toBe(true);
+    expect(await goesNow(limiter)).toBe(false);
+  });
+
+  it('uses what another caller leaves once its requests have left the window', async () => {
+    const limiter = new BurstLimiter(clock);
+    await warmUp(limiter, 10);
+    limiter.acquire();
+    limiter.release(5, 200, { limit: 10, remaining: 1, resetSeconds: 1 }); // 8 by someone else
+    let sent = 0;
+    while (await goesNow(limiter)) sent += 1;
+    expect(sent).toBe(0); // 9 callers' worth of others: a fair split is 1, ours
+    await clock.advance(BURST_WINDOW_MS + 100); // their requests leave the window
+    while (await goesNow(limiter)) sent += 1;
+    expect(sent).toBeGreaterThanOrEqual(7);
+  });
+});
+
 describe('BurstShare', () => {
   it('is the whole limit until a 429, then halves once per window and grows back after a quiet window', () => {
     const share = new BurstShare(2_000);

@@ -1,5 +1,5 @@
 import { PipedriveNetworkError, PipedriveTimeoutError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
-import type { PipedriveClientOptions } from '../pipedrive-auth.options.js';
+import type { ResolvedPipedriveClientOptions } from '../pipedrive-auth.options.js';
 import type { PipedriveClock } from '../pipedrive.clock.js';
 import type { GetAccessTokenOptions, PipedriveAccessToken } from '../tokens/pipedrive-token.types.js';
 import { toApiPath, toQueryString } from './api-path.js';
@@ -18,7 +18,7 @@ export interface RequestContext {
   readonly pools: HttpPools;
   readonly limiters: BurstLimiters;
   readonly clock: PipedriveClock;
-  readonly options: Required<PipedriveClientOptions>;
+  readonly options: ResolvedPipedriveClientOptions;
 }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -93,7 +93,7 @@ export async function executeRequest<T>(
   let rateLimitWaits = 0;
   for (;;) {
     const pool = ctx.pools.get(token.apiDomain);
-    const wait = limiter.acquire(signal);
+    const wait = limiter.acquire(signal, attempt.accessToken);
     if (wait !== undefined) await waitOrAbort(wait, attempt);
     const startedAt = clock.now();
     let response: RawResponse;

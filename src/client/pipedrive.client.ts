@@ -4,7 +4,7 @@ import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
-import { BurstLimiters } from './burst-limiter.js';
+import { BurstLimiters, SharedBurstWindow } from './burst-limiter.js';
 import type { RequestContext } from './execute-request.js';
 import { HttpPools } from './http-transport.js';
 import { PipedriveConnectionClient } from './pipedrive-connection.client.js';
@@ -30,7 +30,7 @@ export class PipedriveClient implements OnModuleDestroy {
     this.context = {
       tokens,
       pools: new HttpPools(options.client.connectionsPerOrigin),
-      limiters: new BurstLimiters(clock),
+      limiters: new BurstLimiters(clock, options.client.redis && new SharedBurstWindow(options.client.redis, options.client.redisKeyPrefix)),
       clock,
       options: options.client,
     };
