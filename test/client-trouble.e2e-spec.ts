@@ -199,7 +199,7 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
     });
 
     it('stops waiting out a 429 when the signal aborts', async () => {
-      f.emu.rateLimitNextApi(1, { resetSeconds: 10 });
+      f.emu.rateLimitNextApi(1, { resetSeconds: 2, retryAfterSeconds: 10 });
       const controller = new AbortController();
       const call = failure(() => api.deals.get(1, { signal: controller.signal }));
       await driveUntil(clock, f, () => f.emu.counts.rateLimited === 1 && !f.apiRequests().some((r) => r.status === 0));

@@ -4,6 +4,7 @@ import type { PipedriveClock } from '../pipedrive.clock.js';
 import type { GetAccessTokenOptions, PipedriveAccessToken } from '../tokens/pipedrive-token.types.js';
 import { toApiPath, toQueryString } from './api-path.js';
 import type { BurstLimiters } from './burst-limiter.js';
+import { apiCallCost, budgetExhaustedForMs, type DailyBudget } from './daily-budget.js';
 import type { PipedriveHttpMethod, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import { readRateLimit, sendAttempt, toApiError, toResponse, type Attempt, type HttpPools, type RawResponse } from './http-transport.js';
 
@@ -17,6 +18,7 @@ export interface RequestContext {
   readonly tokens: AccessTokenSource;
   readonly pools: HttpPools;
   readonly limiters: BurstLimiters;
+  readonly budget: DailyBudget;
   readonly clock: PipedriveClock;
   readonly options: ResolvedPipedriveClientOptions;
 }
@@ -62,7 +64,8 @@ async function waitOrAbort(wait: Promise<void>, attempt: Attempt): Promise<void>
 }
 
 /**
- * Sends one call as a connection: paced by its burst limiter; 401 -> one token refresh and one retry;
+ * Sends one call as a connection: refused at once while the company's daily budget is spent; paced by
+ * its burst limiter; every answered call booked in the budget's ledger; 401 -> one token refresh and one retry;
  * 429 -> bounded waits as the headers say; 5xx and network failures -> bounded retries when idempotent.
  * Every wait is a sleep of the injected clock.
  */
@@ -79,6 +82,10 @@ export async function executeRequest<T>(
   const retryable = options.idempotent ?? IDEMPOTENT.has(method);
   const limiter = ctx.limiters.get(connectionId);
   let token = await ctx.tokens.getAccessToken(connectionId);
+  const { budget } = ctx;
+  const companyId = token.companyId;
+  const admitted = budget.admit(companyId);
+  if (admitted !== undefined) await admitted;
   const attempt: Attempt = {
     method,
     path: apiPath,
@@ -111,6 +118,7 @@ export async function executeRequest<T>(
     const now = clock.now();
     const rateLimit = readRateLimit(response.headers, now);
     limiter.release(now - startedAt, status, rateLimit);
+    if (status !== 429) budget.spend(companyId, apiCallCost(method, apiPath));
     if (status < 300) return toResponse<T>(attempt, response, rateLimit);
     if (status === 401 && !refreshed) {
       refreshed = true;
@@ -120,6 +128,8 @@ export async function executeRequest<T>(
     }
     const error = toApiError(attempt, response, rateLimit);
     if (status === 429) {
+      const exhaustedForMs = budgetExhaustedForMs(rateLimit);
+      if (exhaustedForMs !== undefined) throw await budget.exhaust(token, exhaustedForMs);
       const waitMs = rateLimitWaitMs(rateLimit, rateLimitWaits);
       if (rateLimitWaits >= ctx.options.maxRateLimitRetries || waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;
       rateLimitWaits += 1;
