@@ -1,3 +1,5 @@
+import type { PipedriveEmulatorBudgetHeaders } from './api/company-budgets.js';
+
 /** An OAuth app registered with the emulator, as it would be in Pipedrive's Developer Hub. */
 export interface PipedriveEmulatorClient {
   clientId: string;
@@ -40,6 +42,18 @@ export interface PipedriveEmulatorOptions {
   refreshTokenTtlSeconds?: number;
   /** Per-token rolling window. @default { limit: 80, windowMs: 2000 } */
   rateLimit?: PipedriveEmulatorRateLimit;
+  /**
+   * Daily token budget of every company, charged by Pipedrive's cost table (get 2, list 20, update 10,
+   * delete 6, search 40; v2 half); once spent, calls get 429 until the next UTC midnight.
+   * @default undefined (unlimited)
+   */
+  dailyBudget?: number;
+  /**
+   * How a spent budget is told: `'reset'` (`x-ratelimit-reset` far beyond the 2 s window) or
+   * `'retry-after'` (`Retry-After` until midnight, burst headers as usual).
+   * @default 'reset'
+   */
+  budgetHeaders?: PipedriveEmulatorBudgetHeaders;
   /** Newest requests kept in `emu.requests`; 0 records none (benchmarks). @default 10000 */
   maxRecordedRequests?: number;
   /** Clock in milliseconds for expiries and the rate window (tests may pass a fake one). @default Date.now */

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiRoute } from './api/api.route.js';
 import { ApiRouter } from './api/api.router.js';
+import { CompanyBudgets, type PipedriveEmulatorBudgetHeaders } from './api/company-budgets.js';
 import { AuthorizeRoute } from './oauth/authorize.route.js';
 import { DataStore } from './api/data.store.js';
 import { Delayer } from './delayer.js';
@@ -42,6 +43,7 @@ export class PipedriveEmulator {
   private readonly delayer = new Delayer();
   private readonly tokens: TokenStore;
   private readonly limiter: RateLimiter;
+  private readonly budgets: CompanyBudgets;
   private readonly authorize: AuthorizeRoute;
   private readonly server: Server;
   private baseUrl = '';
@@ -59,13 +61,14 @@ export class PipedriveEmulator {
     };
     this.tokens = new TokenStore(lifetimes, this.now);
     this.limiter = new RateLimiter(checkedRateLimit(options.rateLimit ?? { limit: 80, windowMs: 2000 }));
+    this.budgets = new CompanyBudgets(options.dailyBudget, options.budgetHeaders ?? 'reset');
     for (const client of options.clients ?? []) this.registerClient(client);
     this.authorize = new AuthorizeRoute(this.tokens, this.directory);
     const common = { tokens: this.tokens, faults: this.plan, log: this.log, delayer: this.delayer };
     const token = new TokenRoute({ ...common, apiDomain: (companyId) => this.apiDomain(companyId) });
     const revoke = new RevokeRoute(common);
     const router = new ApiRouter(new ResourceRoutes(this.data, this.now), this.directory);
-    const api = new ApiRoute({ ...common, limiter: this.limiter, router, now: this.now });
+    const api = new ApiRoute({ ...common, limiter: this.limiter, router, budgets: this.budgets, now: this.now });
     const routes = {
       authorize: (ex: Exchange) => this.authorize.handle(ex),
       token: (ex: Exchange) => token.handle(ex),
@@ -169,6 +172,21 @@ export class PipedriveEmulator {
 
   setRateLimit(rateLimit: PipedriveEmulatorRateLimit): void {
     this.limiter.config = checkedRateLimit(rateLimit);
+  }
+
+  /** Every company's daily token budget from now on (undefined: unlimited); what was spent today stays. */
+  setDailyBudget(tokens: number | undefined): void {
+    this.budgets.budget = tokens;
+  }
+
+  /** How a spent budget is told: a far `x-ratelimit-reset`, or `Retry-After`. */
+  setBudgetHeaders(style: PipedriveEmulatorBudgetHeaders): void {
+    this.budgets.headers = style;
+  }
+
+  /** Tokens the company spent today (emulator clock, UTC day) by Pipedrive's cost table. */
+  budgetSpent(companyId: number): number {
+    return this.budgets.spentToday(companyId, this.now());
   }
 
   /** Every access token issued so far answers 401 from now on; refresh tokens still work. */

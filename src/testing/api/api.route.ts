@@ -7,6 +7,7 @@ import type { Exchange } from '../http-exchange.js';
 import type { RateLimiter, RateVerdict } from './rate-limiter.js';
 import type { RequestLog } from '../request-log.js';
 import type { AccessGrant, TokenStore } from '../oauth/token.store.js';
+import type { CompanyBudgets } from './company-budgets.js';
 
 export interface ApiRouteDeps {
   tokens: TokenStore;
@@ -15,6 +16,7 @@ export interface ApiRouteDeps {
   log: RequestLog;
   delayer: Delayer;
   router: ApiRouter;
+  budgets: CompanyBudgets;
   now: () => number;
 }
 
@@ -29,12 +31,20 @@ export class ApiRoute {
     const fault = faults.api.take();
     if (fault) return this.fail(ex, fault, grant);
     if (!grant) return this.reply(ex, unauthorized(), rateHeaders(limiter.idle()));
+    const { budgets } = this.deps;
+    const spent = budgets.refusal(grant.companyId, now());
+    if (spent) {
+      log.counts.rateLimited++;
+      const headers = 'retry-after' in spent ? { ...rateHeaders(limiter.admit(grant.window, now(), false)), ...spent } : spent;
+      return this.reply(ex, apiError(429, 'Daily API token budget exceeded', 'ERR_DAILY_BUDGET'), headers);
+    }
     const verdict = limiter.admit(grant.window, now());
     const headers = rateHeaders(verdict);
     if (!verdict.allowed) {
       log.counts.rateLimited++;
       return this.reply(ex, overLimit(), headers);
     }
+    budgets.charge(grant.companyId, ex.req.method!, ex.path, now());
     const body = hasBody(ex.req.method) ? await readJson(ex) : NO_BODY;
     if (isAnswer(body)) return this.reply(ex, body, headers);
     this.reply(ex, this.deps.router.route(ex.req.method!, ex.path, ex.query, body.value, grant), headers);
