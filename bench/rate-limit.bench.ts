@@ -60,7 +60,7 @@ async function connectRedis(): Promise<Redis> {
 }
 
 async function sharedWindow(redisClients: Redis[]): Promise<void> {
-  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP], rateLimit: { limit: LIMIT, windowMs: WINDOW_MS }, maxRecordedRequests: 0 });
+  const emu = await PipedriveEmulator.start({ apps: [CLIENT_APP], rateLimit: { limit: LIMIT, windowMs: WINDOW_MS }, maxRecordedRequests: 0 });
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;
   const plain: ClientContext[] = [];
   const withRedis: ClientContext[] = [];
@@ -111,7 +111,7 @@ async function callCost(redis: Redis): Promise<void> {
   });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
-    const grant = { access_token: TOKEN, refresh_token: 'r', scope: 'base', expires_in: 3600, api_domain: server.url };
+    const grant = { accessToken: TOKEN, refreshToken: 'r', tokenType: 'Bearer' as const, scopes: ['base'], expiresIn: 3600, apiDomain: server.url };
     const user = { companyId: 1, userId: 1 };
     const plainId = (await plain.connect(user, grant)).id;
     const sharedId = (await shared.connect(user, grant)).id;

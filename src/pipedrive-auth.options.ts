@@ -61,6 +61,12 @@ export interface PipedriveAuthModuleOptions {
    */
   successRedirect?: string;
   /**
+   * Where to send a browser (a client whose `Accept` prefers text/html) after a successful connection;
+   * other clients keep the JSON answer. `successRedirect`, when set, applies to every client instead.
+   * @default undefined
+   */
+  browserSuccessRedirect?: string;
+  /**
    * Where to send the browser after a failed connection (`?error=<code>` is appended); unset answers with JSON.
    * @default undefined
    */
@@ -152,8 +158,9 @@ export interface PipedriveRefreshSweepOptions {
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedPipedriveOptions
-  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>> {
+  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>> {
   successRedirect?: string;
+  browserSuccessRedirect?: string;
   failureRedirect?: string;
   client: ResolvedPipedriveClientOptions;
   /** Unset when the sweep is off. */
@@ -201,6 +208,7 @@ const optionsSchema = z.strictObject({
   sessionMaxAgeSeconds: seconds(60, 34_560_000).default(2_592_000),
   secureCookies: z.boolean().optional(),
   successRedirect: redirectTarget.optional(),
+  browserSuccessRedirect: redirectTarget.optional(),
   failureRedirect: redirectTarget.optional(),
   refreshLeaseSeconds: seconds(1, 300).default(30),
   tokenRequestTimeoutMs: z.int().min(100).max(120_000).default(10_000),
@@ -228,6 +236,7 @@ const HINTS: Record<string, string> = {
   sessionMaxAgeSeconds: 'must be a whole number of seconds from 60 to 34560000 (400 days); default 2592000',
   secureCookies: 'must be true or false; leave it unset to follow the scheme of redirectUri',
   successRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
+  browserSuccessRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
   failureRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
   refreshLeaseSeconds: 'must be a whole number of seconds from 1 to 300 (default 30)',
   tokenRequestTimeoutMs: 'must be a whole number of milliseconds from 100 to 120000 (default 10000)',

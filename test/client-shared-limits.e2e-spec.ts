@@ -99,7 +99,7 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
   describe('the burst window in Redis', () => {
     it('keeps three instances on one token under the limit with no 429', async () => {
       const clock = new ManualClock(START);
-      const emu = open(await PipedriveEmulator.start({ clients: [CLIENT_APP], rateLimit: { limit: 10, windowMs: 2_000 }, now: () => clock.now() }));
+      const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], rateLimit: { limit: 10, windowMs: 2_000 }, clock }));
       emu.seed(USER.companyId, { deals: 3 });
       const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
       const options = shared();
@@ -120,7 +120,7 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
 
     it('falls back to header pacing with a warning when Redis goes away, and no call fails', async () => {
       const clock = new ManualClock(START);
-      const emu = open(await PipedriveEmulator.start({ clients: [CLIENT_APP], rateLimit: { limit: 10, windowMs: 2_000 }, now: () => clock.now() }));
+      const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], rateLimit: { limit: 10, windowMs: 2_000 }, clock }));
       emu.seed(USER.companyId, { deals: 3 });
       const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
       const doomed = await connectRedis();
@@ -140,7 +140,7 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
     for (const headers of ['reset', 'retry-after'] as const) {
       it(`stops calling a company once Pipedrive says its budget is spent (${headers} style)`, async () => {
         const clock = new ManualClock(START);
-        const emu = open(await PipedriveEmulator.start({ clients: [CLIENT_APP], dailyBudget: 10, budgetHeaders: headers, now: () => clock.now() }));
+        const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], dailyBudget: 10, budgetHeaders: headers, clock }));
         emu.seed(USER.companyId, { deals: 3 });
         const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
         const instance = open(await startInstance(emu, clock, grant));
@@ -164,7 +164,7 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
 
     it('lets every instance learn it through Redis, and announces it once', async () => {
       const clock = new ManualClock(START);
-      const emu = open(await PipedriveEmulator.start({ clients: [CLIENT_APP], dailyBudget: 4, now: () => clock.now() }));
+      const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], dailyBudget: 4, clock }));
       emu.seed(USER.companyId, { deals: 3 });
       const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
       const options = shared();
@@ -183,7 +183,7 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
 
     it('keeps a ledger of what the app spent today by the cost table, and warns at the configured fractions', async () => {
       const clock = new ManualClock(START);
-      const emu = open(await PipedriveEmulator.start({ clients: [CLIENT_APP], now: () => clock.now() }));
+      const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], clock }));
       emu.seed(USER.companyId, { deals: 3 });
       const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
       const warn = vi.spyOn(Logger.prototype, 'warn');

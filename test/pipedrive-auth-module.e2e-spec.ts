@@ -107,9 +107,8 @@ describe('PipedriveAuthController extended with onConnected (controller: false)'
   afterAll(() => app?.close());
 
   it('awaits onConnected before answering', async () => {
-    app.emulator.setAuthorizeUser({ companyId: 31, userId: 1 });
-    const answer = await callback(await authorize(app));
-    expect(answer.status).toBe(200);
+    const { connection } = await app.emulator.connect(app.app, { companyId: 31, userId: 1 });
+    expect(connection).toMatchObject({ companyId: 31, userId: 1 });
     expect(provisioning.connected.map((c) => c.companyId)).toEqual([31]);
     expect(provisioning.connected[0]).not.toHaveProperty('accessToken');
   });
@@ -143,10 +142,11 @@ describe('two apps with their own PipedriveAuthModule in one process', () => {
   });
 
   it('keeps each app on its own strategy, options and database', async () => {
-    emulator.setAuthorizeUser({ companyId: 41, userId: 1 });
-    expect((await callback(await authorize(first))).status).toBe(200);
-    emulator.setAuthorizeUser({ companyId: 42, userId: 1 });
-    expect((await callback(await authorize(second))).status).toBe(200);
+    const [one, two] = await Promise.all([
+      emulator.connect(first.app, { companyId: 41, userId: 1 }),
+      emulator.connect(second.url, { companyId: 42, userId: 1 }),
+    ]);
+    expect([one.connection?.companyId, two.connection?.companyId]).toEqual([41, 42]);
     expect(await connectionCount(first)).toBe(1);
     expect(await connectionCount(second)).toBe(1);
     // requireState is off only in the second app: a state-less callback passes there, not in the first.

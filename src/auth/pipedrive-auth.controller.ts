@@ -26,7 +26,7 @@ export interface PipedriveConnectedBody {
  * The OAuth routes at `/auth/pipedrive` (mounted by `PipedriveAuthModule` unless `controller: false`):
  * - `GET /auth/pipedrive`: 302 to Pipedrive's authorize page.
  * - `GET /auth/pipedrive/callback`: stores the connection, sets the session cookie, answers
- *   {@link PipedriveConnectedBody} (or redirects to `successRedirect`).
+ *   {@link PipedriveConnectedBody} (or redirects to `successRedirect`, or a browser to `browserSuccessRedirect`).
  * - `DELETE /auth/pipedrive/callback`: Pipedrive's uninstall call (HTTP Basic client credentials).
  * - `POST /auth/pipedrive/disconnect`: revokes the session's connection at Pipedrive and ends the session.
  *
@@ -60,6 +60,9 @@ export class PipedriveAuthController {
     await this.onConnected(connection, request);
     this.session.start(response, connection.id);
     if (this.options.successRedirect) return response.redirect(302, this.options.successRedirect);
+    if (this.options.browserSuccessRedirect && request.accepts(['application/json', 'text/html']) === 'text/html') {
+      return response.redirect(302, this.options.browserSuccessRedirect);
+    }
     const { companyId, userId, apiDomain, scopes, status } = connection;
     response.status(200).json({ companyId, userId, apiDomain, scopes, status } satisfies PipedriveConnectedBody);
   }

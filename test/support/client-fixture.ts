@@ -1,7 +1,8 @@
-import { PipedriveEmulator, type RecordedRequest } from '../../src/testing/index.js';
+import { PipedriveEmulator, type PipedriveEmulatorRequest } from '../../src/testing/index.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import type { PipedriveClock } from '../../src/pipedrive.clock.js';
-import { CLIENT_APP, startClientContext, type ClientContext, type GrantAnswer } from './client-context.js';
+import type { PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
+import { CLIENT_APP, startClientContext, type ClientContext } from './client-context.js';
 
 export const USER = { companyId: 1, userId: 1 };
 
@@ -9,9 +10,9 @@ export interface ClientFixture extends ClientContext {
   emu: PipedriveEmulator;
   /** Connection of USER, stored from an emulator grant. */
   connectionId: string;
-  grant: GrantAnswer;
+  grant: PipedriveTokenSet;
   /** The emulator's API requests since the last resetCounts(). */
-  apiRequests(): RecordedRequest[];
+  apiRequests(): PipedriveEmulatorRequest[];
 }
 
 /** The emulator, PipedriveAuthModule on a fresh SQLite file, and one connection made from a grant. */
@@ -20,7 +21,7 @@ export async function startClientFixture(
   /** One clock for the app and the emulator (a ManualClock); the system clock otherwise. */
   clock?: PipedriveClock,
 ): Promise<ClientFixture> {
-  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP], ...(clock && { now: () => clock.now() }) });
+  const emu = await PipedriveEmulator.start({ apps: [CLIENT_APP], ...(clock && { clock }) });
   const context = await startClientContext(emu.url, options, undefined, clock);
   const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
   const { id } = await context.connect(USER, grant);
