@@ -111,7 +111,9 @@ export class BurstLimiter {
   acquire(signal?: AbortSignal, accessToken?: string): Promise<void> | undefined {
     const now = this.clock.now();
     this.lastUsed = now;
-    if (this.shared !== undefined && accessToken !== undefined && this.limit !== Infinity && now >= this.blockedUntil && this.shared.available()) {
+    // With a shared window a 429's pause is not applied here: the call that met it has waited it out,
+    // and the others keep their moments in the shared schedule instead of leaving together when it ends.
+    if (this.shared !== undefined && accessToken !== undefined && this.limit !== Infinity && this.shared.available()) {
       if (this.limit > 0) return this.reserveShared(accessToken, this.limit, signal);
       // The limit is not known yet: one probe, recorded in the shared window; the rest wait for its answer.
       if (this.inFlight === 0 && this.waiters.length === 0) return this.reserveShared(accessToken, UNKNOWN_LIMIT, signal);
