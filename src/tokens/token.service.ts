@@ -28,6 +28,7 @@ export class TokenService {
   private readonly cache: TokenCache;
   private readonly refresher: TokenRefresher;
   private readonly inFlight = new Map<string, Promise<PipedriveAccessToken>>();
+  private readonly disconnectHooks = new Set<(connection: PipedriveConnection) => Promise<void>>();
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
@@ -124,6 +125,8 @@ export class TokenService {
   async disconnect(connectionId: string): Promise<void> {
     const row = await this.store.findById(connectionId);
     if (!row) throw new PipedriveConnectionNotFoundError(`connection ${connectionId}`);
+    // While the tokens still work: e.g. the webhooks module deletes the connection's webhooks.
+    await Promise.allSettled([...this.disconnectHooks].map((hook) => hook(toConnection(row))));
     if (row.refreshToken) {
       try {
         await this.oauth.revoke(this.sealer.open(row, 'refresh'), 'refresh_token');
@@ -132,6 +135,15 @@ export class TokenService {
       }
     }
     await this.erase(row, 'disconnected');
+  }
+
+  /**
+   * Runs `hook` in {@link disconnect} before the tokens are revoked, while they still work. A failing
+   * hook does not stop the disconnect. Returns the function that removes the hook.
+   */
+  onBeforeDisconnect(hook: (connection: PipedriveConnection) => Promise<void>): () => void {
+    this.disconnectHooks.add(hook);
+    return () => void this.disconnectHooks.delete(hook);
   }
 
   /** Pipedrive's uninstall notice: erases the tokens. True if the connection existed. */
