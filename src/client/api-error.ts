@@ -1,4 +1,4 @@
-import { PipedriveApiError, PipedriveRateLimitError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
+import { PipedriveApiError, PipedrivePaymentRequiredError, PipedriveRateLimitError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 import type { ResponseHeaders } from './rate-limit-headers.js';
 
 interface ErrorBody {
@@ -29,7 +29,7 @@ function header(headers: ResponseHeaders, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Turns an error answer into PipedriveApiError (PipedriveRateLimitError for 429). */
+/** Turns an error answer into PipedriveApiError (PipedriveRateLimitError for 429, PipedrivePaymentRequiredError for 402). */
 export function toApiError(
   request: { method: string; path: string; accessToken: string },
   answer: { status: number; headers: ResponseHeaders; text: string },
@@ -48,5 +48,7 @@ export function toApiError(
     rateLimit,
   };
   const message = `Pipedrive ${request.method} ${request.path} answered ${answer.status}${error ? `: ${error}` : ''}`;
-  return answer.status === 429 ? new PipedriveRateLimitError(message, details) : new PipedriveApiError(message, details);
+  if (answer.status === 429) return new PipedriveRateLimitError(message, details);
+  if (answer.status === 402) return new PipedrivePaymentRequiredError(message, details);
+  return new PipedriveApiError(message, details);
 }

@@ -28,7 +28,7 @@ async function waitOrAbort(wait: Promise<void>, attempt: Attempt): Promise<void>
 
 /**
  * Sends one call as a connection: paced by its rate limiter; 401 -> one token refresh and one retry;
- * 429 -> bounded waits as the headers say; 5xx and network failures -> bounded retries when idempotent.
+ * 429 -> bounded waits as the headers say; 402 -> no retry, the context is told; 5xx and network failures -> bounded retries when idempotent.
  */
 export async function executeRequest<T>(
   ctx: RequestContext,
@@ -81,6 +81,7 @@ export async function executeRequest<T>(
       continue;
     }
     const error = toApiError(attempt, answer, rateLimit);
+    if (status === 402) ctx.onPaymentRequired?.(connectionId);
     if (status === 429) {
       const waitMs = rateLimitWaitMs(rateLimit, rateLimitWaits);
       if (rateLimitWaits >= ctx.options.maxRateLimitRetries || waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
+import { PIPEDRIVE_EVENTS, PipedriveEvents } from '../tokens/pipedrive-events.js';
 import { TokenService } from '../tokens/token.service.js';
 import { HttpPools } from './http-pools.js';
 import { PipedriveConnectionClient } from './pipedrive-connection.client.js';
@@ -24,12 +25,14 @@ export class PipedriveClient implements OnModuleDestroy {
   constructor(
     private readonly tokens: TokenService,
     @InjectPipedriveOptions() options: ResolvedPipedriveOptions,
+    private readonly events: PipedriveEvents,
   ) {
     this.context = {
       tokens,
       pools: new HttpPools(options.client.connectionsPerOrigin),
       limiters: new RateLimiters(),
       options: options.client,
+      onPaymentRequired: (id) => void this.paymentRequired(id),
     };
   }
 
@@ -49,6 +52,14 @@ export class PipedriveClient implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.context.limiters.close();
     await this.context.pools.close();
+  }
+
+  /** Emits `payment_required` without touching the connection: paying Pipedrive fixes it, reconnecting does not. */
+  private async paymentRequired(connectionId: string): Promise<void> {
+    const connection = await this.tokens.findConnection(connectionId).catch(() => null);
+    if (!connection) return;
+    const { companyId, userId } = connection;
+    this.events.emit({ type: PIPEDRIVE_EVENTS.paymentRequired, connectionId, companyId, userId, reason: 'payment_required' });
   }
 
   private async lookUp(companyId: number, userId: number): Promise<string> {

@@ -14,4 +14,6 @@ export interface RequestContext {
   readonly pools: HttpPools;
   readonly limiters: RateLimiters;
   readonly options: Required<PipedriveClientOptions>;
+  /** Told when Pipedrive answers 402 for a connection, so the app can hear of it (an event). */
+  readonly onPaymentRequired?: (connectionId: string) => void;
 }

@@ -9,6 +9,8 @@ export const PIPEDRIVE_EVENTS = {
   refreshed: 'pipedrive.connection.refreshed',
   reauthorizationRequired: 'pipedrive.connection.reauthorization_required',
   revoked: 'pipedrive.connection.revoked',
+  /** Pipedrive answered 402 (the company's subscription lapsed); the connection stays as it is. */
+  paymentRequired: 'pipedrive.connection.payment_required',
 } as const;
 
 export type PipedriveEventType = (typeof PIPEDRIVE_EVENTS)[keyof typeof PIPEDRIVE_EVENTS];
@@ -19,7 +21,7 @@ export interface PipedriveConnectionEvent {
   connectionId: string;
   companyId: number;
   userId: number;
-  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`. */
+  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`, `keep_alive`. */
   reason?: string;
 }
 
