@@ -57,7 +57,7 @@ export async function* paginatePages<T>(
     yield { ...page, data: items };
     const next = cursorStyle ? nextCursor(page) : nextStart(page, position as number, items.length);
     if (next === undefined || items.length === 0) return;
-    const repeated = cursorStyle ? cursorsSeen.has(next) : (next as number) <= (position as number);
+    const repeated = cursorStyle ? cursorsSeen.has(next) : !Number.isSafeInteger(next) || (next as number) <= (position as number);
     if (repeated) throw new PipedrivePaginationError({ path: toApiPath(path), parameter: cursorStyle ? 'cursor' : 'start', pages });
     cursorsSeen.add(next);
     position = next;
