@@ -66,6 +66,17 @@ export class ConnectionStore {
     return rows.map((row) => row.id);
   }
 
+  /** Up to `limit` rows still holding tokens, by id after `afterId`: a stable walk while rows change. */
+  pageWithTokens(afterId: string, limit: number): Promise<PipedriveConnectionEntity[]> {
+    const query = this.repo
+      .createQueryBuilder('c')
+      .where('c.id > :afterId', { afterId })
+      .andWhere('(c.accessToken IS NOT NULL OR c.refreshToken IS NOT NULL)')
+      .orderBy('c.id', 'ASC')
+      .limit(limit);
+    return storageCall('read connections', () => query.getMany());
+  }
+
   /** Applies `patch` if every guard holds; true when this call changed the row. */
   update(id: string, guard: UpdateGuard, patch: ConnectionPatch): Promise<boolean> {
     const query = this.repo.createQueryBuilder().update().set(patch).where('id = :id', { id });
