@@ -2,6 +2,7 @@ import {
   PipedriveApiError,
   PipedriveConnectionNotFoundError,
   PipedriveError,
+  PipedriveExtensionNotConnectedError,
   PipedriveNetworkError,
   PipedrivePaginationError,
   PipedrivePaymentRequiredError,
@@ -36,6 +37,10 @@ const INTERNAL = 'The Pipedrive integration failed; see the server log.';
 export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorResponse {
   if (error instanceof PipedriveReauthorizationRequiredError) {
     return answer(401, 'reauthorization_required', error.message, { reason: error.reason });
+  }
+  if (error instanceof PipedriveExtensionNotConnectedError) {
+    // The token is fine; the user has to connect the app before it can act for them.
+    return answer(403, 'pipedrive_not_connected', 'This Pipedrive user has not connected the app yet; connect it first.');
   }
   if (error instanceof PipedriveConnectionNotFoundError) {
     return answer(401, 'connection_not_found', 'No Pipedrive connection for this session; connect again.');

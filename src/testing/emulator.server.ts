@@ -19,6 +19,8 @@ export interface EmulatorRoutes {
   token(ex: Exchange): Promise<void>;
   revoke(ex: Exchange): Promise<void>;
   api(ex: Exchange): Promise<void>;
+  /** The app-extensions host page and its helpers, under `/app-extensions/`. */
+  extensions(ex: Exchange): Promise<void>;
 }
 
 /** The HTTP server: records each request, then dispatches on path and method. */
@@ -37,6 +39,7 @@ export function createEmulatorServer(routes: EmulatorRoutes, log: RequestLog, cl
 async function dispatch(routes: EmulatorRoutes, ex: Exchange): Promise<void> {
   const method = ex.req.method;
   if (ex.path.startsWith('/api/')) return routes.api(ex);
+  if (ex.path.startsWith('/app-extensions/')) return routes.extensions(ex);
   const expected = OAUTH_METHODS[ex.path];
   if (expected === undefined) return ex.json(404, { success: false, error: 'Not found', data: null });
   if (method !== expected) return ex.json(405, { success: false, error: 'Method not allowed', data: null }, { allow: expected });

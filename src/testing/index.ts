@@ -16,3 +16,9 @@ export type {
   PipedriveEmulatorWebhookCounts,
   PipedriveEmulatorWebhookOptions,
 } from './api/webhook.types.js';
+export {
+  PipedriveEmulatorExtensions,
+  type PipedriveEmulatorExtensionCommand,
+  type PipedriveEmulatorExtensionView,
+  type PipedriveEmulatorJsonPanelAnswer,
+} from './extensions/extension-host.js';

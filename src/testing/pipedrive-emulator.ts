@@ -29,6 +29,7 @@ import { RESOURCES } from './api/resources.js';
 import { WebhookDeliveries } from './api/webhook-deliveries.js';
 import { WebhookRegistry, WebhookRoutes } from './api/webhooks.routes.js';
 import type * as W from './api/webhook.types.js';
+import { PipedriveEmulatorExtensions } from './extensions/extension-host.js';
 
 /**
  * An in-process Pipedrive: OAuth authorize/token/revoke and the v1/v2 API, strict like the real one,
@@ -36,6 +37,9 @@ import type * as W from './api/webhook.types.js';
  * Configure it with the start options and the methods below; `reset()` returns it to its start options.
  */
 export class PipedriveEmulator {
+  /** Pipedrive's side of app extensions: signed extension tokens, the host page, JSON-panel calls. */
+  readonly extensions: PipedriveEmulatorExtensions;
+
   private readonly clockSource: PipedriveClock;
   private readonly log: RequestLog;
   private readonly plan: FaultPlan;
@@ -63,6 +67,7 @@ export class PipedriveEmulator {
     this.grants = new Grants(lifetimes, this.clockSource);
     this.limiter = new RateLimiter(checkedRateLimit(options.rateLimit ?? EMULATOR_DEFAULTS.rateLimit));
     for (const app of options.apps ?? []) this.registerApp(app);
+    this.extensions = new PipedriveEmulatorExtensions(this.grants, this.clockSource, () => this.baseUrl);
     this.authorize = new AuthorizeRoute(this.grants, this.directory);
     const common = { grants: this.grants, faults: this.plan, log: this.log };
     const token = new TokenRoute({ ...common, apiDomain: (companyId) => this.apiDomain(companyId) });
@@ -84,6 +89,7 @@ export class PipedriveEmulator {
       token: (ex: Exchange) => token.handle(ex),
       revoke: (ex: Exchange) => revoke.handle(ex),
       api: (ex: Exchange) => api.handle(ex),
+      extensions: (ex: Exchange) => this.extensions.handle(ex),
     };
     this.server = createEmulatorServer(routes, this.log, this.clockSource);
   }

@@ -59,4 +59,9 @@ describe('loadAppConfig', () => {
     expect(error?.message).toMatch(/PIPEDRIVE_REDIRECT_URI/);
     expect(error?.message).not.toContain('top-secret-value');
   });
+
+  it('reads the extensions JWT secret, unset meaning the client secret', () => {
+    expect(loadAppConfig({}).extensions.jwtSecret).toBeUndefined();
+    expect(loadAppConfig({ PIPEDRIVE_EXTENSIONS_JWT_SECRET: 'ext-secret' }).extensions.jwtSecret).toBe('ext-secret');
+  });
 });

@@ -20,6 +20,8 @@ export interface AppConfig {
     /** Unset: no background refresh. */
     refreshSweep?: { intervalSeconds: number };
   };
+  /** App extensions; `jwtSecret` unset means the client secret (as Pipedrive signs without one). */
+  extensions: { jwtSecret?: string };
 }
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
@@ -48,6 +50,7 @@ const envSchema = z.object({
   PIPEDRIVE_REFRESH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
+  PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -110,6 +113,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       sessionSecret: vars.SESSION_SECRET ?? SANDBOX_SESSION_SECRET,
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
+    extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
   };
 }
 

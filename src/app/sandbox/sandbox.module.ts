@@ -16,7 +16,7 @@ async function startSandbox(config: ConfigService<AppConfig, true>): Promise<Pip
   emulator.seed(emulator.authorizeUser.companyId, SANDBOX_DATA);
   new Logger('Sandbox').warn(
     `SANDBOX MODE: no Pipedrive credentials set, so the built-in Pipedrive emulator runs at ${emulator.url} ` +
-      `and approves every authorization. Open http://localhost:${config.get('port', { infer: true })}/auth/pipedrive to connect.`,
+      `and approves every authorization. Open http://localhost:${config.get('port', { infer: true })}/ and press Connect Pipedrive.`,
   );
   return emulator;
 }

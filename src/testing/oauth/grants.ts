@@ -59,6 +59,11 @@ export class Grants {
     this.apps.set(app.clientId, { scope: EMULATOR_DEFAULTS.scope, ...app });
   }
 
+  /** Client ids of the registered apps. */
+  appIds(): string[] {
+    return [...this.apps.keys()];
+  }
+
   app(clientId: string): Required<PipedriveEmulatorApp> | undefined {
     return this.apps.get(clientId);
   }
