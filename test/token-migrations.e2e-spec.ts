@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
-import type { TokenModule } from './support/token-module.js';
 
 describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s', (kind) => {
   let fx: TokenFixture;
-  let instance: TokenModule;
+  let instance: TestApp;
 
   beforeAll(async () => {
     fx = await createTokenFixture(kind);
