@@ -3,21 +3,18 @@
  * what 10,000 starts leave in the database, and how the callback's latency holds during the flood
  * compared with the same callbacks on a quiet app (the baseline, measured first in this run).
  */
-import "reflect-metadata";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import { Agent, request } from "undici";
-import {
-  startReferenceApp,
-  type ReferenceApp,
-} from "../test/support/reference-app.js";
+import 'reflect-metadata';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import { startReferenceApp, type ReferenceApp } from '../test/support/reference-app.js';
 
 const FLOOD = 10_000;
 const FLOOD_CONCURRENCY = 64;
 const CALLBACKS = 40;
-const STATE_COOKIE = "pipedrive_session_state";
+const STATE_COOKIE = 'pipedrive_session_state';
 const agent = new Agent({ connections: FLOOD_CONCURRENCY + 8 });
 let nextCompany = 1;
 
@@ -28,22 +25,19 @@ async function timedCallback(app: ReferenceApp): Promise<number> {
     dispatcher: agent,
   });
   await start.body.dump();
-  const line = ([] as string[])
-    .concat(start.headers["set-cookie"] ?? [])
-    .find((l) => l.startsWith(`${STATE_COOKIE}=`))!;
+  const line = ([] as string[]).concat(start.headers['set-cookie'] ?? []).find((l) => l.startsWith(`${STATE_COOKIE}=`))!;
   const approve = await request(String(start.headers.location), {
     dispatcher: agent,
   });
   await approve.body.dump();
   const began = performance.now();
   const answer = await request(String(approve.headers.location), {
-    headers: { cookie: line.split(";")[0]! },
+    headers: { cookie: line.split(';')[0]! },
     dispatcher: agent,
   });
   await answer.body.dump();
   const took = performance.now() - began;
-  if (answer.statusCode !== 200)
-    throw new Error(`callback answered ${answer.statusCode}`);
+  if (answer.statusCode !== 200) throw new Error(`callback answered ${answer.statusCode}`);
   return took;
 }
 
@@ -70,26 +64,14 @@ async function flood(app: ReferenceApp): Promise<number> {
   return non302;
 }
 
-const pct = (sorted: number[], p: number) =>
-  sorted[
-    Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
-  ]!.toFixed(1);
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(1);
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "npd-flood-"));
-  const file = join(dir, "app.sqlite");
+  const dir = mkdtempSync(join(tmpdir(), 'npd-flood-'));
+  const file = join(dir, 'app.sqlite');
   const app = await startReferenceApp({ databaseUrl: `sqlite:${file}` });
-  const rows = async () =>
-    Number(
-      (
-        await app.dataSource.query(
-          "SELECT COUNT(*) AS n FROM pipedrive_oauth_states",
-        )
-      )[0].n,
-    );
-  const size = () =>
-    statSync(file).size +
-    (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+  const rows = async () => Number((await app.dataSource.query('SELECT COUNT(*) AS n FROM pipedrive_oauth_states'))[0].n);
+  const size = () => statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   try {
     const quiet = await callbacks(app);
     const [rowsBefore, sizeBefore] = [await rows(), size()];
@@ -102,19 +84,19 @@ async function main(): Promise<void> {
       `${FLOOD} unauthenticated GET /auth/pipedrive (${FLOOD_CONCURRENCY} at a time, ${(FLOOD / floodSeconds).toFixed(0)}/s, ${refused} not 302) on one SQLite file:`,
     );
     console.table([
-      { what: "oauth state rows", before: rowsBefore, after: await rows() },
-      { what: "SQLite file + WAL bytes", before: sizeBefore, after: size() },
+      { what: 'oauth state rows', before: rowsBefore, after: await rows() },
+      { what: 'SQLite file + WAL bytes', before: sizeBefore, after: size() },
     ]);
     console.log(`Callback latency, ${CALLBACKS} full connects each (ms):`);
     console.table([
       {
-        when: "quiet app (baseline)",
+        when: 'quiet app (baseline)',
         p50: pct(quiet, 50),
         p95: pct(quiet, 95),
         max: pct(quiet, 100),
       },
       {
-        when: "during the flood",
+        when: 'during the flood',
         p50: pct(during, 50),
         p95: pct(during, 95),
         max: pct(during, 100),

@@ -1,9 +1,8 @@
-import type { DataSource } from "typeorm";
-import { ConnectionStore } from "../database/connection.store.js";
-import { PipedriveConnectionEntity } from "../database/pipedrive-connection.entity.js";
-import { PipedriveReauthorizationRequiredError } from "../errors/pipedrive.errors.js";
-import { TokenCipher } from "./token-cipher.js";
-import { TokenSealer } from "./token-sealer.js";
+import type { DataSource } from 'typeorm';
+import { ConnectionStore } from '../database/connection.store.js';
+import { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
+import { PipedriveReauthorizationRequiredError } from '../errors/pipedrive.errors.js';
+import { TokenCipher, TokenSealer } from './token-cipher.js';
 
 /** What {@link rotatePipedriveEncryptionKeys} needs: the keys as PipedriveAuthModule takes them. */
 export interface PipedriveKeyRotationOptions {
@@ -47,17 +46,11 @@ export async function rotatePipedriveEncryptionKeys(
   dataSource: DataSource,
   options: PipedriveKeyRotationOptions,
 ): Promise<PipedriveKeyRotationSummary> {
-  const cipher = new TokenCipher(
-    options.encryptionKey,
-    options.previousEncryptionKeys,
-  );
+  const cipher = new TokenCipher(options.encryptionKey, options.previousEncryptionKeys);
   const sealer = new TokenSealer(cipher);
-  const store = new ConnectionStore(
-    dataSource.getRepository(PipedriveConnectionEntity),
-  );
+  const store = new ConnectionStore(dataSource.getRepository(PipedriveConnectionEntity));
   const batchSize = options.batchSize ?? 200;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new RangeError("batchSize must be a whole number >= 1.");
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a whole number >= 1.');
   const summary: PipedriveKeyRotationSummary = {
     scanned: 0,
     rewritten: 0,
@@ -66,7 +59,7 @@ export async function rotatePipedriveEncryptionKeys(
     undecryptable: 0,
     currentKeyId: cipher.currentKeyId,
   };
-  for (let afterId = ""; ;) {
+  for (let afterId = ''; ;) {
     const rows = await store.pageWithTokens(afterId, batchSize);
     for (const row of rows) {
       summary.scanned += 1;
@@ -77,7 +70,7 @@ export async function rotatePipedriveEncryptionKeys(
   }
 }
 
-type Outcome = "rewritten" | "current" | "busy" | "undecryptable";
+type Outcome = 'rewritten' | 'current' | 'busy' | 'undecryptable';
 
 async function rotateRow(
   store: ConnectionStore,
@@ -87,36 +80,22 @@ async function rotateRow(
 ): Promise<Outcome> {
   let row: PipedriveConnectionEntity | null = first;
   for (let attempt = 0; attempt < ATTEMPTS_PER_ROW && row; attempt++) {
-    const sealed = [row.accessToken, row.refreshToken].filter(
-      (value): value is string => value !== null,
-    );
-    if (sealed.every((value) => TokenCipher.keyIdOf(value) === currentKeyId))
-      return "current";
+    const sealed = [row.accessToken, row.refreshToken].filter((value): value is string => value !== null);
+    if (sealed.every((value) => TokenCipher.keyIdOf(value) === currentKeyId)) return 'current';
     let patch: { accessToken: string | null; refreshToken: string | null };
     try {
       patch = {
-        accessToken:
-          row.accessToken === null
-            ? null
-            : sealer.seal(row, "access", sealer.open(row, "access")),
-        refreshToken:
-          row.refreshToken === null
-            ? null
-            : sealer.seal(row, "refresh", sealer.open(row, "refresh")),
+        accessToken: row.accessToken === null ? null : sealer.seal(row, 'access', sealer.open(row, 'access')),
+        refreshToken: row.refreshToken === null ? null : sealer.seal(row, 'refresh', sealer.open(row, 'refresh')),
       };
     } catch (error) {
-      if (error instanceof PipedriveReauthorizationRequiredError)
-        return "undecryptable";
+      if (error instanceof PipedriveReauthorizationRequiredError) return 'undecryptable';
       throw error;
     }
     // updatedAt stays: the tokens did not change, only the key they are kept under.
-    const written = await store.update(
-      row.id,
-      { version: row.version, leaseFreeAt: Date.now() },
-      { ...patch, version: row.version + 1 },
-    );
-    if (written) return "rewritten";
+    const written = await store.update(row.id, { version: row.version, leaseFreeAt: Date.now() }, { ...patch, version: row.version + 1 });
+    if (written) return 'rewritten';
     row = await store.findById(row.id);
   }
-  return row ? "busy" : "current";
+  return row ? 'busy' : 'current';
 }

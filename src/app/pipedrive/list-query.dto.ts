@@ -1,5 +1,5 @@
-import { BadRequestException } from "@nestjs/common";
-import { z } from "zod";
+import { BadRequestException } from '@nestjs/common';
+import { z } from 'zod';
 
 /** How many items a list route of the reference app returns: `?limit`, with this default and ceiling. */
 export const LIST_LIMIT = {
@@ -12,7 +12,7 @@ export const LIST_LIMIT = {
 const listQuerySchema = z.object({
   limit: z
     .string()
-    .regex(/^\d{1,4}$/, "must be one whole number")
+    .regex(/^\d{1,4}$/, 'must be one whole number')
     .transform(Number)
     .pipe(z.number().min(1).max(LIST_LIMIT.max))
     .optional(),
@@ -28,13 +28,10 @@ export function parseListQuery(query: unknown): ListQueryDto {
   if (!parsed.success) {
     throw new BadRequestException({
       statusCode: 400,
-      error: "invalid_query",
+      error: 'invalid_query',
       message: parsed.error.issues
-        .map(
-          (issue) =>
-            `${issue.path.join(".") || "query"}: ${issue.message} (1 to ${LIST_LIMIT.max}, default ${LIST_LIMIT.default})`,
-        )
-        .join("; "),
+        .map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message} (1 to ${LIST_LIMIT.max}, default ${LIST_LIMIT.default})`)
+        .join('; '),
     });
   }
   return { limit: parsed.data.limit ?? LIST_LIMIT.default };
