@@ -30,11 +30,9 @@ export interface PipedriveSweepSummary {
 }
 
 /**
- * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections
- * that are in use (this instance handed out their token since it was issued), expiring first, then up
- * to `batchSize` idle connections whose token is `keepAliveDays` old, so Pipedrive never drops their
- * refresh token (60 days unused) and an idle connection costs one refresh per `keepAliveDays`, not one
- * per access-token lifetime. All through TokenService, so the row's refresh lease keeps several instances from
+ * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections,
+ * expiring first, then up to `batchSize` connections whose token is `keepAliveDays` old (a backstop,
+ * so Pipedrive never drops a refresh token left unused for 60 days). All through TokenService, so the row's refresh lease keeps several instances from
  * refreshing one connection twice. Off unless the option is set; `sweep()` runs one pass on demand.
  * The interval is waited on the injected {@link PipedriveClock}, counted from the end of the previous
  * pass, so passes never overlap.
@@ -98,9 +96,7 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     const summary: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
     const sweep = { ...PIPEDRIVE_OPTION_DEFAULTS.refreshSweep, ...this.options.refreshSweep };
     const now = this.clock.now();
-    const candidates = await this.store.findDue(now, this.options.refreshMarginSeconds * 1000, sweep.batchSize);
-    // A due token nobody asked for since it was issued is idle: refreshing it ahead would only repeat every hour.
-    const due = candidates.filter((row) => this.tokens.usedSince(row.id, row.tokenIssuedAt)).map((row) => row.id);
+    const due = (await this.store.findDue(now, this.options.refreshMarginSeconds * 1000, sweep.batchSize)).map((row) => row.id);
     const idle = await this.store.findIdle(now, now - sweep.keepAliveDays * DAY_MS, sweep.batchSize);
     for (const id of idle) if (!due.includes(id)) due.push(id);
     let next = 0;

@@ -28,8 +28,6 @@ export class TokenService {
   private readonly cache: TokenCache;
   private readonly refresher: TokenRefresher;
   private readonly inFlight = new Map<string, Promise<PipedriveAccessToken>>();
-  /** When this instance last handed out a token per connection (insertion-ordered, oldest evicted first). */
-  private readonly lastUse = new Map<string, number>();
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
@@ -76,7 +74,6 @@ export class TokenService {
       { connectionId: row.id, accessToken: tokens.accessToken, apiDomain: tokens.apiDomain, expiresAt },
       refreshAt(now, expiresAt, this.options.refreshMarginSeconds * 1000),
     );
-    this.noteUse(row.id);
     const type = created ? PIPEDRIVE_EVENTS.created : PIPEDRIVE_EVENTS.reauthorized;
     this.events.emit({ type, connectionId: row.id, companyId: identity.companyId, userId: identity.userId });
     return toConnection(saved);
@@ -87,7 +84,6 @@ export class TokenService {
    * the stored one already differs, so concurrent 401s share one refresh.
    */
   getAccessToken(connectionId: string, opts?: GetAccessTokenOptions): Promise<PipedriveAccessToken> {
-    this.noteUse(connectionId);
     const rejected = opts?.rejectedToken;
     if (rejected === undefined) {
       const hit = this.cache.fresh(connectionId, this.clock.now());
@@ -109,20 +105,6 @@ export class TokenService {
   refreshIfDue(connectionId: string): Promise<boolean> {
     if (this.inFlight.has(connectionId)) return Promise.resolve(false);
     return this.refresher.refreshIfDue(connectionId);
-  }
-
-  /**
-   * Whether this instance handed out a token of the connection at or after `since` (epoch ms). The
-   * sweep refreshes ahead only such connections; idle ones wait for `keepAliveDays`.
-   */
-  usedSince(connectionId: string, since: number): boolean {
-    return (this.lastUse.get(connectionId) ?? -Infinity) >= since;
-  }
-
-  private noteUse(connectionId: string): void {
-    this.lastUse.delete(connectionId);
-    this.lastUse.set(connectionId, this.clock.now());
-    if (this.lastUse.size > this.options.tokenCacheSize) this.lastUse.delete(this.lastUse.keys().next().value!);
   }
 
   async findConnection(id: string): Promise<PipedriveConnection | null> {
