@@ -28,6 +28,7 @@ export class TokenService {
   private readonly cache: TokenCache;
   private readonly refresher: TokenRefresher;
   private readonly inFlight = new Map<string, Promise<PipedriveAccessToken>>();
+  private readonly disconnectHooks = new Set<(connection: PipedriveConnection) => Promise<void>>();
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
@@ -107,11 +108,13 @@ export class TokenService {
     return this.refresher.refreshIfDue(connectionId);
   }
 
+  /** The connection with this id, without tokens; null when there is none. */
   async findConnection(id: string): Promise<PipedriveConnection | null> {
     const row = await this.store.findById(id);
     return row && toConnection(row);
   }
 
+  /** The connection of this Pipedrive user of this company, without tokens; null when there is none. */
   async findConnectionByUser(companyId: number, userId: number): Promise<PipedriveConnection | null> {
     const row = await this.store.findByUser(companyId, userId);
     return row && toConnection(row);
@@ -124,6 +127,8 @@ export class TokenService {
   async disconnect(connectionId: string): Promise<void> {
     const row = await this.store.findById(connectionId);
     if (!row) throw new PipedriveConnectionNotFoundError(`connection ${connectionId}`);
+    // While the tokens still work: e.g. the webhooks module deletes the connection's webhooks.
+    await Promise.allSettled([...this.disconnectHooks].map((hook) => hook(toConnection(row))));
     if (row.refreshToken) {
       try {
         await this.oauth.revoke(this.sealer.open(row, 'refresh'), 'refresh_token');
@@ -132,6 +137,15 @@ export class TokenService {
       }
     }
     await this.erase(row, 'disconnected');
+  }
+
+  /**
+   * Runs `hook` in {@link disconnect} before the tokens are revoked, while they still work. A failing
+   * hook does not stop the disconnect. Returns the function that removes the hook.
+   */
+  onBeforeDisconnect(hook: (connection: PipedriveConnection) => Promise<void>): () => void {
+    this.disconnectHooks.add(hook);
+    return () => void this.disconnectHooks.delete(hook);
   }
 
   /** Pipedrive's uninstall notice: erases the tokens. True if the connection existed. */
