@@ -222,7 +222,13 @@ const refreshSweepSchema = hinted(
     ),
     batchSize: wholeOr('refreshSweep.batchSize', 1, 10_000, 'connections per sweep', D.refreshSweep.batchSize),
     // Pipedrive's refresh tokens die after 60 unused days; 59 leaves a day for the sweep to get there.
-    keepAliveDays: wholeOr('refreshSweep.keepAliveDays', 1, 59, 'days without a refresh (Pipedrive drops a refresh token after 60)', D.refreshSweep.keepAliveDays),
+    keepAliveDays: wholeOr(
+      'refreshSweep.keepAliveDays',
+      1,
+      59,
+      'days without a refresh (Pipedrive drops a refresh token after 60)',
+      D.refreshSweep.keepAliveDays,
+    ),
   }),
   'must be an object { intervalSeconds, batchSize?, keepAliveDays? }, or unset to turn the background refresh off',
 );

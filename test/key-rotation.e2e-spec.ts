@@ -4,7 +4,13 @@ import { rotateKeys } from '../src/app/rotate-keys.js';
 import { PipedriveConnectionEntity } from '../src/database/pipedrive-connection.entity.js';
 import { keyIdOf, TokenCipher } from '../src/tokens/token-cipher.js';
 import type { TestApp as TokenModule } from './support/test-app.js';
-import { createTokenFixture, TOKEN_TEST_CLIENT, TOKEN_TEST_REDIRECT, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
+import {
+  createTokenFixture,
+  TOKEN_TEST_CLIENT,
+  TOKEN_TEST_REDIRECT,
+  type DatabaseKind,
+  type TokenFixture,
+} from './support/token-fixture.js';
 
 /**
  * `npm run rotate-keys` (rotateKeys, over rotatePipedriveEncryptionKeys) on a real SQLite file and on

@@ -1,4 +1,9 @@
-import { PipedriveApiError, PipedrivePaymentRequiredError, PipedriveRateLimitError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
+import {
+  PipedriveApiError,
+  PipedrivePaymentRequiredError,
+  PipedriveRateLimitError,
+  type PipedriveRateLimitState,
+} from '../errors/pipedrive.errors.js';
 import type { ResponseHeaders } from './rate-limit-headers.js';
 
 interface ErrorBody {

@@ -57,9 +57,14 @@ export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorRes
   }
   if (error instanceof PipedrivePaymentRequiredError) {
     // The customer's Pipedrive subscription lapsed: the app should tell them, not send them to reconnect.
-    return answer(402, 'pipedrive_payment_required', "This company's Pipedrive subscription is not active; it must be renewed in Pipedrive.", {
-      pipedrive: { status: error.status, requestId: error.details.requestId },
-    });
+    return answer(
+      402,
+      'pipedrive_payment_required',
+      "This company's Pipedrive subscription is not active; it must be renewed in Pipedrive.",
+      {
+        pipedrive: { status: error.status, requestId: error.details.requestId },
+      },
+    );
   }
   if (error instanceof PipedriveApiError) {
     const { status, error: pipedriveError, errorInfo, code, requestId } = error.details;

@@ -124,7 +124,9 @@ export class PipedrivePaginationError extends PipedriveError {
       pages: number;
     },
   ) {
-    super(`Pipedrive repeated a ${details.parameter} while paging ${details.path} (after ${details.pages} pages); stopped to avoid a loop.`);
+    super(
+      `Pipedrive repeated a ${details.parameter} while paging ${details.path} (after ${details.pages} pages); stopped to avoid a loop.`,
+    );
   }
 }
 
