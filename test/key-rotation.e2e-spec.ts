@@ -87,12 +87,9 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('key rotation on %s', (kind)
     expect(first.rewritten + first.current + first.busy).toBe(260);
     // Rows busy refreshing during the first run are finished by a second one, as the command says.
     const second = await rotateKeys(env(), 40);
-    expect(second).toMatchObject({
-      scanned: 260,
-      rewritten: first.busy,
-      busy: 0,
-      undecryptable: 0,
-    });
+    expect(second).toMatchObject({ scanned: 260, busy: 0, undecryptable: 0 });
+    // A busy row was either re-sealed by the refresh that held it (refreshes write under the current key) or now.
+    expect(second.rewritten).toBeLessThanOrEqual(first.busy);
     expect(await keyIdsInRows(serving)).toEqual(new Set([idOf(keyC)]));
     // Each expired row was refreshed once: the rotation never made a refresh lose its write.
     expect(fx.emu.counts.refreshToken).toBe(saved.filter((s) => s.expired).length);

@@ -12,7 +12,8 @@ import { typeOrmOptions } from './database/typeorm-options.js';
  */
 export async function rotateKeys(env: Env, batchSize?: number): Promise<PipedriveKeyRotationSummary> {
   const config = loadAppConfig(env);
-  const { autoLoadEntities: _auto, migrationsRun: _run, ...database } = typeOrmOptions(config.database) as Record<string, unknown>;
+  // The app's own DataSource settings, migrations included: a fresh database simply has nothing to rotate.
+  const { autoLoadEntities: _auto, ...database } = typeOrmOptions(config.database) as Record<string, unknown>;
   const dataSource = new DataSource({
     ...database,
     entities: PIPEDRIVE_ENTITIES,
