@@ -34,6 +34,11 @@ export { TokenService } from './tokens/token.service.js';
 export { PipedriveRefreshSweeper, type PipedriveSweepSummary } from './tokens/pipedrive-refresh-sweeper.js';
 export { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from './database/pipedrive.entities.js';
 export {
+  rotatePipedriveEncryptionKeys,
+  type PipedriveKeyRotationOptions,
+  type PipedriveKeyRotationSummary,
+} from './tokens/key-rotation.js';
+export {
   PIPEDRIVE_EVENTS,
   PipedriveEvents,
   type PipedriveConnectionEvent,

@@ -93,12 +93,15 @@ describe('resolvePipedriveOptions', () => {
     expect(resolvePipedriveOptions({ ...valid, refreshSweep: { intervalSeconds: 60 } }).refreshSweep).toEqual({
       intervalSeconds: 60,
       batchSize: 100,
+      keepAliveDays: 30,
     });
     const cases: [unknown, string][] = [
       [{}, 'option "refreshSweep.intervalSeconds" is required and must be a whole number of seconds from 1 to 86400'],
       [{ intervalSeconds: 0 }, 'option "refreshSweep.intervalSeconds" must be a whole number of seconds from 1 to 86400'],
       [{ intervalSeconds: 60, batchSize: 0 }, 'option "refreshSweep.batchSize" must be a whole number of connections per sweep'],
-      [60, 'option "refreshSweep" must be an object { intervalSeconds, batchSize? }'],
+      [60, 'option "refreshSweep" must be an object { intervalSeconds, batchSize?, keepAliveDays? }'],
+      // Pipedrive drops a refresh token after 60 unused days: a keep-alive at 60 would come too late.
+      [{ intervalSeconds: 60, keepAliveDays: 60 }, 'option "refreshSweep.keepAliveDays" must be a whole number of days'],
       [{ intervalSeconds: 60, interval: 5 }, 'unknown option "refreshSweep.interval"'],
     ];
     for (const [refreshSweep, message] of cases) expect(failure({ ...valid, refreshSweep }).message).toContain(message);

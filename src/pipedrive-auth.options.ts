@@ -156,6 +156,12 @@ export interface PipedriveRefreshSweepOptions {
    * @default PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.batchSize
    */
   batchSize?: number;
+  /**
+   * A connection whose token has not been refreshed for this many days is refreshed once by the sweep,
+   * even if nobody uses it: Pipedrive kills a refresh token left unused for 60 days. Below 60.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.keepAliveDays
+   */
+  keepAliveDays?: number;
 }
 
 /** Options after validation, with every default filled in. */
@@ -193,7 +199,7 @@ export const PIPEDRIVE_OPTION_DEFAULTS = {
     redisKeyPrefix: 'pipedrive:',
     budgetWarningFractions: [0.8, 0.95] as number[],
   },
-  refreshSweep: { batchSize: 100 },
+  refreshSweep: { batchSize: 100, keepAliveDays: 30 },
 } as const;
 
 const D = PIPEDRIVE_OPTION_DEFAULTS;
@@ -266,8 +272,16 @@ const refreshSweepSchema = hinted(
       'must be a whole number of seconds from 1 to 86400 between two sweeps, e.g. 60',
     ),
     batchSize: wholeOr('refreshSweep.batchSize', 1, 10_000, 'connections per sweep', D.refreshSweep.batchSize),
+    // Pipedrive's refresh tokens die after 60 unused days; 59 leaves a day for the sweep to get there.
+    keepAliveDays: wholeOr(
+      'refreshSweep.keepAliveDays',
+      1,
+      59,
+      'days without a refresh (Pipedrive drops a refresh token after 60)',
+      D.refreshSweep.keepAliveDays,
+    ),
   }),
-  'must be an object { intervalSeconds, batchSize? }, or unset to turn the background refresh off',
+  'must be an object { intervalSeconds, batchSize?, keepAliveDays? }, or unset to turn the background refresh off',
 );
 
 const optionsSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipedriveOAuthStateEntity } from '../src/database/pipedrive-oauth-state.entity.js';
@@ -105,15 +105,18 @@ describe.each(['sqlite', 'postgres'] as const)('Pipedrive OAuth flow on %s', (da
     expect(app.emulator.counts.authorizationCode).toBe(before);
   });
 
-  it('refuses an expired state', async () => {
+  it('refuses a state whose signed expiry was pushed back, even with a matching cookie, and writes nothing at start', async () => {
     app.emulator.setAuthorizeUser({ companyId: 203, userId: 1 });
+    const states = app.dataSource.getRepository(PipedriveOAuthStateEntity);
+    const rowsBefore = await states.count();
     const started = await start(app);
     const callbackUrl = await approve(started);
-    const id = createHash('sha256').update(started.state).digest('hex');
-    const states = app.dataSource.getRepository(PipedriveOAuthStateEntity);
-    expect(await states.findOneBy({ id })).not.toBeNull();
-    await states.update({ id }, { expiresAt: Date.now() - 1_000 });
-    expectInvalidState(await refusedWithoutTokenRequest(203, () => send(callbackUrl, { headers: { cookie: started.cookie } })));
+    expect(await states.count()).toBe(rowsBefore); // a start costs no row
+    const [nonce, , mac] = started.state.split('.');
+    const later = `${nonce}.${(Date.now() + 86_400_000).toString(36)}.${mac}`;
+    const cookie = `${STATE_COOKIE}=${later}`;
+    expectInvalidState(await refusedWithoutTokenRequest(203, () => send(withState(callbackUrl, later), { headers: { cookie } })));
+    expect(await states.count()).toBe(rowsBefore);
   });
 
   it("refuses another browser's state (foreign cookie, or none), without burning it for its owner", async () => {

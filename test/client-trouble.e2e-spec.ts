@@ -4,10 +4,14 @@ import type { PipedriveConnectionClient } from '../src/client/pipedrive-connecti
 import {
   PipedriveApiError,
   PipedriveNetworkError,
+  PipedrivePaginationError,
+  PipedrivePaymentRequiredError,
   PipedriveRateLimitError,
   PipedriveTimeoutError,
 } from '../src/errors/pipedrive.errors.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
+import { pipedriveErrorResponse } from '../src/errors/pipedrive-error.response.js';
+import { PipedriveEvents, type PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import { startClientFixture, type ClientFixture } from './support/client-fixture.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -136,6 +140,53 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
       expect((error as PipedriveRateLimitError).details).toMatchObject({ status: 429, method: 'GET', path: '/api/v2/deals/1', rateLimit: { remaining: 0 } });
       expect(f.emu.counts.api).toBe(4);
       expectNoTokens(error);
+    });
+  });
+
+  describe('402 payment required', () => {
+    it('fails at once with PipedrivePaymentRequiredError, emits an event and leaves the connection usable', async () => {
+      let off = () => {};
+      const emitted = new Promise<PipedriveConnectionEvent>((resolve) => (off = f.app.get(PipedriveEvents).on(resolve)));
+      f.emu.failNextApi(1, 402, { body: { success: false, error: 'Payment required', error_info: 'Company account is not active' } });
+      const error = await failure(() => api.deals.get(1));
+      expect(error).toBeInstanceOf(PipedrivePaymentRequiredError);
+      expect(f.emu.counts.api).toBe(1);
+      expect(f.emu.counts.refreshToken).toBe(0);
+      expect(await emitted).toEqual({
+        type: 'pipedrive.connection.payment_required',
+        connectionId: f.connectionId,
+        companyId: 1,
+        userId: 1,
+        reason: 'payment_required',
+      });
+      off();
+      expect((await f.tokens.findConnection(f.connectionId))?.status).toBe('active');
+      expect(pipedriveErrorResponse(error as PipedrivePaymentRequiredError).body).toMatchObject({ statusCode: 402, error: 'pipedrive_payment_required' });
+    });
+  });
+
+  describe('pagination', () => {
+    const page = (cursor: string) => ({ body: { success: true, data: [{ id: 1 }], additional_data: { next_cursor: cursor } } });
+
+    it('stops with PipedrivePaginationError when Pipedrive repeats a cursor', async () => {
+      f.emu.failNextApi(1, 200, page('c1'));
+      f.emu.failNextApi(1, 200, page('c2'));
+      f.emu.failNextApi(1, 200, page('c1'));
+      const error = await failure(() => api.deals.all());
+      expect(error).toBeInstanceOf(PipedrivePaginationError);
+      expect(error).toMatchObject({ details: { path: '/api/v2/deals', parameter: 'cursor', pages: 3 } });
+      expect(f.emu.counts.api).toBe(3);
+    });
+
+    it('stops with PipedrivePaginationError when a v1 offset does not move forward', async () => {
+      const offset = (start: number, next: number) => ({
+        body: { success: true, data: [{ id: 1 }], additional_data: { pagination: { start, limit: 1, more_items_in_collection: true, next_start: next } } },
+      });
+      f.emu.failNextApi(1, 200, offset(0, 1));
+      f.emu.failNextApi(1, 200, offset(1, 1));
+      const error = await failure(() => api.notes.all());
+      expect(error).toMatchObject({ name: 'PipedrivePaginationError', details: { parameter: 'start', pages: 2 } });
+      expect(f.emu.counts.api).toBe(2);
     });
   });
 

@@ -352,16 +352,27 @@ describe('pending states', () => {
   });
   afterAll(() => app?.close());
 
-  it('keeps only a hash of the state, and sweeps expired ones when a new flow starts', async () => {
+  it('writes nothing when a flow starts; keeps a consumed state hashed until it expires, then sweeps it', async () => {
     const states = app.dataSource.getRepository(PipedriveOAuthStateEntity);
     await states.insert({ id: 'e'.repeat(64), expiresAt: clock.now() - 1_000 });
     const step = await authorize(app);
+    expect(await states.count()).toBe(1);
     const state = new URL(step.callbackUrl).searchParams.get('state')!;
+    expect((await callback(step)).status).toBe(200);
     await expect.poll(() => states.findOneBy({ id: 'e'.repeat(64) })).toBeNull();
     const rows = await states.find();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0]!.id).not.toContain(state);
+  });
+
+  it('refuses a state once its signed expiry has passed on the clock', async () => {
+    const step = await authorize(app);
+    const ttl = app.app.get<ResolvedPipedriveOptions>(PIPEDRIVE_OPTIONS).stateTtlSeconds;
+    clock.advance(ttl * 1000 + 1);
+    const answer = await callback(step);
+    expect(answer.status).toBe(403);
+    expect(answer.json()).toMatchObject({ error: 'invalid_state', message: expect.stringContaining('expired') });
   });
 });
 

@@ -4,10 +4,11 @@ import { ManualClock } from '../src/testing/index.js';
 import { connectAs, expectNoTokensSeen, send, startOn } from './support/browser-flow.js';
 import { captureOutput } from './support/capture.js';
 import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
+import { LIST_LIMIT } from '../src/app/pipedrive/list-query.dto.js';
 
 /**
  * The reference app's Pipedrive routes as a signed-in browser uses them, over real HTTP against the
- * emulator, on a SQLite file and on PostgreSQL: both paginations to the last page, creating a deal,
+ * emulator, on a SQLite file and on PostgreSQL: bounded lists (`?limit`), creating a deal,
  * a connection that needs re-authorization, and a restart.
  */
 describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (database) => {
@@ -65,28 +66,38 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
     await failRefreshThenRecover(companyId + 1);
   }
 
-  it('GET /pipedrive/deals returns every deal, following v2 cursors to the last page', async () => {
+  it(`GET /pipedrive/deals returns the first ${LIST_LIMIT.default} deals by default, in one Pipedrive call`, async () => {
     const { session } = await connectAs(app, 501, 1);
     app.emulator.seed(501, { deals: 1_234 });
     app.emulator.resetCounts();
     const answer = await get('/pipedrive/deals', session);
     expect(answer.status).toBe(200);
-    expect(answer.json).toHaveLength(1_234);
-    expect(new Set(answer.json.map((deal: { id: number }) => deal.id)).size).toBe(1_234);
-    const pages = apiCalls('/api/v2/deals');
-    expect(pages.map((page) => page.query.limit)).toEqual(['500', '500', '500']);
-    expect(pages[0]!.query.cursor).toBeUndefined();
-    expect(pages[2]!.query.cursor).toBeDefined();
+    expect(answer.json).toHaveLength(LIST_LIMIT.default);
+    expect(apiCalls('/api/v2/deals').map((page) => page.query.limit)).toEqual([String(LIST_LIMIT.default)]);
+    const most = await get(`/pipedrive/deals?limit=${LIST_LIMIT.max}`, session);
+    expect(most.json).toHaveLength(LIST_LIMIT.max);
+    expect(new Set(most.json.map((deal: { id: number }) => deal.id)).size).toBe(LIST_LIMIT.max);
   });
 
-  it('GET /pipedrive/leads returns every lead, following v1 offsets to the last page', async () => {
+  it('GET /pipedrive/leads?limit=7 returns 7 leads, asking Pipedrive for 7', async () => {
     const { session } = await connectAs(app, 502, 1);
     app.emulator.seed(502, { leads: 730 });
     app.emulator.resetCounts();
-    const answer = await get('/pipedrive/leads', session);
+    const answer = await get('/pipedrive/leads?limit=7', session);
     expect(answer.status).toBe(200);
-    expect(answer.json).toHaveLength(730);
-    expect(apiCalls('/api/v1/leads').map((page) => page.query.start ?? '0')).toEqual(['0', '500']);
+    expect(answer.json).toHaveLength(7);
+    expect(apiCalls('/api/v1/leads').map((page) => [page.query.start ?? '0', page.query.limit])).toEqual([['0', '7']]);
+  });
+
+  it('refuses a ?limit out of range, not a number, or given twice with 400 and calls nothing', async () => {
+    const { session } = await connectAs(app, 509, 1);
+    app.emulator.resetCounts();
+    for (const query of [`limit=${LIST_LIMIT.max + 1}`, 'limit=0', 'limit=abc', 'limit=1e3', 'limit=-5', 'limit=1&limit=2']) {
+      const answer = await get(`/pipedrive/deals?${query}`, session);
+      expect(answer.status, query).toBe(400);
+      expect(answer.json).toMatchObject({ error: 'invalid_query', message: expect.stringContaining('limit') });
+    }
+    expect(app.emulator.counts.api).toBe(0);
   });
 
   it('POST /pipedrive/deals creates the deal as the session user: 201 with the deal', async () => {

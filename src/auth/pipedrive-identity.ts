@@ -45,9 +45,9 @@ function parseIdentity(status: number, text: string): PipedriveIdentity {
   } catch {
     data = undefined;
   }
-  const userId = Number(data?.id);
-  const companyId = Number(data?.company_id);
-  if (!Number.isSafeInteger(userId) || !Number.isSafeInteger(companyId) || userId <= 0 || companyId <= 0) {
+  const userId = positiveId(data?.id);
+  const companyId = positiveId(data?.company_id);
+  if (userId === undefined || companyId === undefined) {
     throw new PipedriveApiError(`Pipedrive GET ${PATH} answered ${status} without a user id and company id`, {
       status,
       method: 'GET',
@@ -55,4 +55,10 @@ function parseIdentity(status: number, text: string): PipedriveIdentity {
     });
   }
   return { companyId, userId };
+}
+
+/** A JSON number or decimal string that is a positive safe integer; `Number()` would take `true`, `[5]` or `0x10`. */
+function positiveId(value: unknown): number | undefined {
+  const id = typeof value === 'number' ? value : typeof value === 'string' && /^[1-9]\d{0,15}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }

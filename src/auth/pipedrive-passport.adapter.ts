@@ -125,6 +125,11 @@ export class PipedriveStrategy extends PassportStrategy(PipedriveOAuth2Strategy,
    * the token endpoint or database otherwise.
    */
   exchangeCode(request: PassportRequest, response: ServerResponse): Promise<PipedriveTokenSet> {
+    const repeated = repeatedAnswerField(request);
+    if (repeated) {
+      const message = `The callback carries ${repeated} more than once or not as text; start the connection again.`;
+      return Promise.reject(PipedriveAuthException.of(400, 'invalid_request', message));
+    }
     if (!carriesAnswer(request)) {
       const message = 'The callback carries neither a code nor an error; start the connection again.';
       return Promise.reject(PipedriveAuthException.of(400, 'invalid_request', message));
@@ -146,6 +151,17 @@ export function carriesAnswer(request: PassportRequest): boolean {
   const { code, error } = { ...request.query, ...(request.body as object | undefined) } as Record<string, unknown>;
   return (code !== undefined && code !== '') || (error !== undefined && error !== '');
 }
+
+/**
+ * The first of Pipedrive's answer fields that is not a single string (`?code=a&code=b` arrives as an
+ * array, `?code[x]=a` as an object with some query parsers): passport-oauth2 would pass it on as is.
+ */
+function repeatedAnswerField(request: PassportRequest): string | undefined {
+  const fields = { ...request.query, ...(request.body as object | undefined) } as Record<string, unknown>;
+  return ANSWER_FIELDS.find((name) => fields[name] !== undefined && typeof fields[name] !== 'string');
+}
+
+const ANSWER_FIELDS = ['code', 'state', 'error'] as const;
 
 /** What passport-oauth2 reports for a callback that did not end in tokens, as the library's errors. */
 export function refusal(error: unknown, info: unknown): unknown {

@@ -28,7 +28,8 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(sha256(given), sha256(expected));
 }
 
-const id = z.union([z.int().positive(), z.string().regex(/^[1-9]\d{0,15}$/).transform(Number)]);
+// z.int() is a safe integer; a decimal string must convert to one too, so a 16-digit id is refused, not rounded.
+const id = z.union([z.int().positive(), z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).pipe(z.int())]);
 const bodySchema = z.object({
   client_id: z.string(),
   company_id: id,

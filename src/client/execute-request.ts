@@ -21,6 +21,8 @@ export interface RequestContext {
   readonly budget: DailyBudget;
   readonly clock: PipedriveClock;
   readonly options: ResolvedPipedriveClientOptions;
+  /** Told when Pipedrive answers 402 for a connection, so the app can hear of it (an event). */
+  readonly onPaymentRequired?: (connectionId: string) => void;
 }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -66,6 +68,7 @@ async function waitOrAbort(wait: Promise<void>, attempt: Attempt): Promise<void>
 /**
  * Sends one call as a connection: refused at once while the company's daily budget is spent; paced by
  * its burst limiter; every answered call booked in the budget's ledger; 401 -> one token refresh and one retry;
+ * 402 -> no retry, the context is told;
  * 429 -> bounded waits as the headers say; 5xx and network failures -> bounded retries when idempotent.
  * Every wait is a sleep of the injected clock.
  */
@@ -127,6 +130,7 @@ export async function executeRequest<T>(
       continue;
     }
     const error = toApiError(attempt, response, rateLimit);
+    if (status === 402) ctx.onPaymentRequired?.(connectionId);
     if (status === 429) {
       const exhaustedForMs = budgetExhaustedForMs(rateLimit);
       if (exhaustedForMs !== undefined) throw await budget.exhaust(token, exhaustedForMs);

@@ -2,6 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import {
   PipedriveApiError,
   PipedriveError,
+  PipedrivePaymentRequiredError,
   PipedriveRateLimitError,
   PipedriveTimeoutError,
   type PipedriveRateLimitState,
@@ -269,5 +270,7 @@ export function toApiError(
     rateLimit,
   };
   const message = `Pipedrive ${request.method} ${request.path} answered ${response.status}${error ? `: ${error}` : ''}`;
-  return response.status === 429 ? new PipedriveRateLimitError(message, details) : new PipedriveApiError(message, details);
+  if (response.status === 429) return new PipedriveRateLimitError(message, details);
+  if (response.status === 402) return new PipedrivePaymentRequiredError(message, details);
+  return new PipedriveApiError(message, details);
 }

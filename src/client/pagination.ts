@@ -1,3 +1,4 @@
+import { PipedrivePaginationError } from '../errors/pipedrive.errors.js';
 import { apiVersion, toApiPath } from './api-path.js';
 import type { PipedriveHttpMethod, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 
@@ -31,7 +32,8 @@ function pageSizeOf(options: PipedrivePaginateOptions): number {
 /**
  * Pages of a list endpoint, fetched one at a time as the loop asks: v2 paths follow
  * `additional_data.next_cursor`, v1 paths follow `additional_data.pagination.next_start`.
- * Breaking out of `for await` fetches nothing more.
+ * Breaking out of `for await` fetches nothing more. A cursor seen before, or an offset that does not
+ * move forward, ends the walk with PipedrivePaginationError instead of looping.
  */
 export async function* paginatePages<T>(
   request: PageRequest,
@@ -42,15 +44,23 @@ export async function* paginatePages<T>(
   const cursorStyle = apiVersion(toApiPath(path)) === 'v2';
   const { maxItems = Infinity, pageSize: _ignored, query: firstQuery, ...requestOptions } = options;
   let position: string | number | undefined = cursorStyle ? firstQuery?.cursor?.toString() : Number(firstQuery?.start ?? 0);
+  // Cursors are opaque, so only an exact repeat can be told; offsets must grow.
+  const cursorsSeen = new Set<string | number | undefined>([position]);
+  let pages = 0;
   for (let seen = 0; seen < maxItems; ) {
     const limit = Math.min(pageSize, maxItems - seen);
     const query = { ...firstQuery, limit, [cursorStyle ? 'cursor' : 'start']: position };
     const page = await request<T[] | null>('GET', path, { ...requestOptions, query });
     const items = page.data ?? [];
     seen += items.length;
+    pages += 1;
     yield { ...page, data: items };
-    position = cursorStyle ? nextCursor(page) : nextStart(page, position as number, items.length);
-    if (position === undefined || items.length === 0) return;
+    const next = cursorStyle ? nextCursor(page) : nextStart(page, position as number, items.length);
+    if (next === undefined || items.length === 0) return;
+    const repeated = cursorStyle ? cursorsSeen.has(next) : !Number.isSafeInteger(next) || (next as number) <= (position as number);
+    if (repeated) throw new PipedrivePaginationError({ path: toApiPath(path), parameter: cursorStyle ? 'cursor' : 'start', pages });
+    cursorsSeen.add(next);
+    position = next;
   }
 }
 

@@ -32,7 +32,7 @@ export class PipedriveClient implements OnModuleDestroy {
     @InjectPipedriveOptions() options: ResolvedPipedriveOptions,
     @InjectPipedriveClock() clock: PipedriveClock,
     @InjectRepository(PipedriveCompanyBudgetEntity) budgets: Repository<PipedriveCompanyBudgetEntity>,
-    events: PipedriveEvents,
+    private readonly events: PipedriveEvents,
   ) {
     const { redis, redisKeyPrefix, dailyBudget, budgetWarningFractions } = options.client;
     const budget = new DailyBudget(
@@ -49,6 +49,7 @@ export class PipedriveClient implements OnModuleDestroy {
       budget,
       clock,
       options: options.client,
+      onPaymentRequired: (id) => void this.paymentRequired(id),
     };
   }
 
@@ -77,6 +78,14 @@ export class PipedriveClient implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.context.limiters.close();
     await this.context.pools.close();
+  }
+
+  /** Emits `payment_required` without touching the connection: paying Pipedrive fixes it, reconnecting does not. */
+  private async paymentRequired(connectionId: string): Promise<void> {
+    const connection = await this.tokens.findConnection(connectionId).catch(() => null);
+    if (!connection) return;
+    const { companyId, userId } = connection;
+    this.events.emit({ type: PIPEDRIVE_EVENTS.paymentRequired, connectionId, companyId, userId, reason: 'payment_required' });
   }
 
   private async lookUp(companyId: number, userId: number): Promise<string> {

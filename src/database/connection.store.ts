@@ -51,10 +51,11 @@ export class ConnectionStore {
    * refreshAt()'s rule, `marginMs` before expiry but not before half the lifetime (multiplied out:
    * expires - (expires - issued) / 2 <= now), or already expired; rows backing off or leased are left out.
    */
-  async findDue(now: number, marginMs: number, limit: number): Promise<string[]> {
+  async findDue(now: number, marginMs: number, limit: number): Promise<Array<{ id: string; tokenIssuedAt: number }>> {
     const query = this.repo
       .createQueryBuilder('c')
       .select('c.id', 'id')
+      .addSelect('c.tokenIssuedAt', 'tokenIssuedAt')
       .where('c.status = :active', { active: 'active' })
       .andWhere('c.expiresAt <= :horizon', { horizon: now + marginMs })
       .andWhere('(c.expiresAt <= :now OR c.expiresAt + c.tokenIssuedAt <= :twiceNow)', { now, twiceNow: 2 * now })
@@ -62,8 +63,38 @@ export class ConnectionStore {
       .andWhere('(c.leaseUntil IS NULL OR c.leaseUntil < :now)')
       .orderBy('c.expiresAt', 'ASC')
       .limit(limit);
-    const rows = await storageCall('find due connections', () => query.getRawMany<{ id: string }>());
+    const rows = await storageCall('find due connections', () => query.getRawMany<{ id: string; tokenIssuedAt: string | number }>());
+    return rows.map((row) => ({ id: row.id, tokenIssuedAt: Number(row.tokenIssuedAt) }));
+  }
+
+  /**
+   * Ids of at most `limit` active connections whose token was last obtained at or before `issuedBefore`
+   * (epoch ms), oldest first: the ones whose refresh token Pipedrive would drop if left alone.
+   * Rows backing off or leased are left out.
+   */
+  async findIdle(now: number, issuedBefore: number, limit: number): Promise<string[]> {
+    const query = this.repo
+      .createQueryBuilder('c')
+      .select('c.id', 'id')
+      .where('c.status = :active', { active: 'active' })
+      .andWhere('c.tokenIssuedAt <= :issuedBefore', { issuedBefore })
+      .andWhere('(c.refreshBackoffUntil IS NULL OR c.refreshBackoffUntil <= :now)', { now })
+      .andWhere('(c.leaseUntil IS NULL OR c.leaseUntil < :now)')
+      .orderBy('c.tokenIssuedAt', 'ASC')
+      .limit(limit);
+    const rows = await storageCall('find idle connections', () => query.getRawMany<{ id: string }>());
     return rows.map((row) => row.id);
+  }
+
+  /** Up to `limit` rows still holding tokens, by id after `afterId`: a stable walk while rows change. */
+  pageWithTokens(afterId: string, limit: number): Promise<PipedriveConnectionEntity[]> {
+    const query = this.repo
+      .createQueryBuilder('c')
+      .where('c.id > :afterId', { afterId })
+      .andWhere('(c.accessToken IS NOT NULL OR c.refreshToken IS NOT NULL)')
+      .orderBy('c.id', 'ASC')
+      .limit(limit);
+    return storageCall('read connections', () => query.getMany());
   }
 
   /** Applies `patch` if every guard holds; true when this call changed the row. */

@@ -4,6 +4,8 @@ import {
   PipedriveError,
   PipedriveExtensionNotConnectedError,
   PipedriveNetworkError,
+  PipedrivePaginationError,
+  PipedrivePaymentRequiredError,
   PipedriveRateLimitError,
   PipedriveReauthorizationRequiredError,
   PipedriveStorageError,
@@ -53,12 +55,24 @@ export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorRes
     const response = answer(429, 'rate_limited', error.message);
     return wait === undefined ? response : { ...response, headers: { 'retry-after': String(Math.ceil(wait)) } };
   }
+  if (error instanceof PipedrivePaymentRequiredError) {
+    // The customer's Pipedrive subscription lapsed: the app should tell them, not send them to reconnect.
+    return answer(
+      402,
+      'pipedrive_payment_required',
+      "This company's Pipedrive subscription is not active; it must be renewed in Pipedrive.",
+      {
+        pipedrive: { status: error.status, requestId: error.details.requestId },
+      },
+    );
+  }
   if (error instanceof PipedriveApiError) {
     const { status, error: pipedriveError, errorInfo, code, requestId } = error.details;
     return answer(502, 'pipedrive_api_error', error.message, {
       pipedrive: { status, error: pipedriveError, errorInfo, code, requestId },
     });
   }
+  if (error instanceof PipedrivePaginationError) return answer(502, 'pipedrive_pagination_loop', error.message);
   if (error instanceof PipedriveTimeoutError) return answer(504, 'pipedrive_timeout', error.message);
   if (error instanceof PipedriveNetworkError) return answer(502, 'pipedrive_unreachable', error.message);
   return answer(500, 'internal_error', INTERNAL);

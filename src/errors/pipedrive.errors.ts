@@ -117,6 +117,33 @@ export class PipedriveBudgetExhaustedError extends PipedriveError {
   }
 }
 
+/**
+ * Pipedrive answered 402: the company's subscription lapsed. Not a token problem, so the connection
+ * stays usable once the customer pays; never retried, since retrying cannot help before then.
+ */
+export class PipedrivePaymentRequiredError extends PipedriveApiError {}
+
+/**
+ * Pipedrive handed out a cursor or offset it had already sent for this listing: following it would
+ * loop forever, so paging stops here.
+ */
+export class PipedrivePaginationError extends PipedriveError {
+  constructor(
+    readonly details: {
+      /** Path without query string. */
+      path: string;
+      /** `cursor` (v2) or `start` (v1). */
+      parameter: 'cursor' | 'start';
+      /** How many pages had been read when the repeat showed up. */
+      pages: number;
+    },
+  ) {
+    super(
+      `Pipedrive repeated a ${details.parameter} while paging ${details.path} (after ${details.pages} pages); stopped to avoid a loop.`,
+    );
+  }
+}
+
 /** The request never got an HTTP answer (connection refused, reset, DNS). */
 export class PipedriveNetworkError extends PipedriveError {
   constructor(

@@ -11,6 +11,8 @@ export const PIPEDRIVE_EVENTS = {
   revoked: 'pipedrive.connection.revoked',
   /** Pipedrive's daily token budget of the company is spent; once per exhaustion across instances. */
   budgetExhausted: 'pipedrive.company.budget_exhausted',
+  /** Pipedrive answered 402 (the company's subscription lapsed); the connection stays as it is. */
+  paymentRequired: 'pipedrive.connection.payment_required',
 } as const;
 
 /** The name of a connection event. */
@@ -22,7 +24,7 @@ export interface PipedriveConnectionEvent {
   connectionId: string;
   companyId: number;
   userId: number;
-  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`, `budget_exhausted`. */
+  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`, `budget_exhausted`, `keep_alive`, `payment_required`. */
   reason?: string;
   /** `budget_exhausted` only: when the company's budget returns, ISO 8601. The connection is the one whose call met it. */
   resetAt?: string;

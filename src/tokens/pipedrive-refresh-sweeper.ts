@@ -15,6 +15,8 @@ import { TokenService } from './token.service.js';
 /** Refreshes running at once in one sweep: enough to overlap Pipedrive's latency, few enough to be gentle. */
 const CONCURRENCY = 4;
 
+const DAY_MS = 86_400_000;
+
 /** What one sweep did, connection by connection. */
 export interface PipedriveSweepSummary {
   /** Refreshed by this instance. */
@@ -29,7 +31,8 @@ export interface PipedriveSweepSummary {
 
 /**
  * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections,
- * expiring first, through TokenService, so the row's refresh lease keeps several instances from
+ * expiring first, then up to `batchSize` connections whose token is `keepAliveDays` old (a backstop,
+ * so Pipedrive never drops a refresh token left unused for 60 days). All through TokenService, so the row's refresh lease keeps several instances from
  * refreshing one connection twice. Off unless the option is set; `sweep()` runs one pass on demand.
  * The interval is waited on the injected {@link PipedriveClock}, counted from the end of the previous
  * pass, so passes never overlap.
@@ -94,8 +97,11 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
 
   private async run(): Promise<PipedriveSweepSummary> {
     const summary: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
-    const limit = this.options.refreshSweep?.batchSize ?? PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.batchSize;
-    const due = await this.store.findDue(this.clock.now(), this.options.refreshMarginSeconds * 1000, limit);
+    const sweep = { ...PIPEDRIVE_OPTION_DEFAULTS.refreshSweep, ...this.options.refreshSweep };
+    const now = this.clock.now();
+    const due = (await this.store.findDue(now, this.options.refreshMarginSeconds * 1000, sweep.batchSize)).map((row) => row.id);
+    const idle = await this.store.findIdle(now, now - sweep.keepAliveDays * DAY_MS, sweep.batchSize);
+    for (const id of idle) if (!due.includes(id)) due.push(id);
     let next = 0;
     const worker = async () => {
       // Stopping leaves the rest for the next start, or for another instance.

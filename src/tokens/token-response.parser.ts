@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { splitScopes } from '../database/column-transformers.js';
 import type { PipedriveTokenSet } from './pipedrive-token.types.js';
 
-const seconds = z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)]);
+const seconds = z.union([
+  z.int().positive(),
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number)
+    .pipe(z.int().positive()),
+]);
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 const tokenAnswer = z.object({

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { PipedriveConnectionId, PipedriveSessionGuard } from '../../index.js';
 import { parseCreateDeal } from './create-deal.dto.js';
+import { parseListQuery } from './list-query.dto.js';
 import { PipedriveAccountService } from './pipedrive-account.service.js';
 
 /** Routes that act as the signed-in user's Pipedrive connection (named by the session cookie). */
@@ -14,9 +15,10 @@ export class PipedriveAccountController {
     return this.account.me(connectionId);
   }
 
+  /** The first `?limit` deals (see LIST_LIMIT), never the whole account. */
   @Get('deals')
-  deals(@PipedriveConnectionId() connectionId: string) {
-    return this.account.allDeals(connectionId);
+  deals(@PipedriveConnectionId() connectionId: string, @Query() query: unknown) {
+    return this.account.deals(connectionId, parseListQuery(query).limit);
   }
 
   @Post('deals')
@@ -25,8 +27,9 @@ export class PipedriveAccountController {
     return this.account.createDeal(connectionId, parseCreateDeal(body));
   }
 
+  /** The first `?limit` leads (see LIST_LIMIT). */
   @Get('leads')
-  leads(@PipedriveConnectionId() connectionId: string) {
-    return this.account.allLeads(connectionId);
+  leads(@PipedriveConnectionId() connectionId: string, @Query() query: unknown) {
+    return this.account.leads(connectionId, parseListQuery(query).limit);
   }
 }

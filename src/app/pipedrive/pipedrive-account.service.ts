@@ -11,15 +11,15 @@ export class PipedriveAccountService {
     return this.pipedrive.forConnection(connectionId).users.me();
   }
 
-  allDeals(connectionId: string) {
-    return this.pipedrive.forConnection(connectionId).deals.all(undefined, { pageSize: 500 });
+  deals(connectionId: string, limit: number) {
+    return this.pipedrive.forConnection(connectionId).deals.all(undefined, { maxItems: limit });
   }
 
   createDeal(connectionId: string, deal: CreateDealDto) {
     return this.pipedrive.forConnection(connectionId).deals.create(deal);
   }
 
-  allLeads(connectionId: string) {
-    return this.pipedrive.forConnection(connectionId).leads.all(undefined, { pageSize: 500 });
+  leads(connectionId: string, limit: number) {
+    return this.pipedrive.forConnection(connectionId).leads.all(undefined, { maxItems: limit });
   }
 }
