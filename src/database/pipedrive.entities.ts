@@ -1,4 +1,5 @@
 import { CreatePipedriveTables1767225600000 } from './migrations/1767225600000-create-pipedrive-tables.js';
+import { AddSessionEpoch1767830400000 } from './migrations/1767830400000-add-session-epoch.js';
 import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
 import { PipedriveOAuthStateEntity } from './pipedrive-oauth-state.entity.js';
 
@@ -6,4 +7,4 @@ import { PipedriveOAuthStateEntity } from './pipedrive-oauth-state.entity.js';
 export const PIPEDRIVE_ENTITIES = [PipedriveConnectionEntity, PipedriveOAuthStateEntity];
 
 /** Migrations creating the library's tables; add them to your DataSource's `migrations` and run them. */
-export const PIPEDRIVE_MIGRATIONS = [CreatePipedriveTables1767225600000];
+export const PIPEDRIVE_MIGRATIONS = [CreatePipedriveTables1767225600000, AddSessionEpoch1767830400000];
