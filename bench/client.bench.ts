@@ -38,7 +38,7 @@ async function throughput(): Promise<void> {
   const context = await startClientContext('http://127.0.0.1:9', { client: { connectionsPerOrigin: CONCURRENCY } });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
-    const grant = { access_token: TOKEN, refresh_token: 'r', scope: 'base', expires_in: 3600, api_domain: server.url };
+    const grant = { accessToken: TOKEN, refreshToken: 'r', tokenType: 'Bearer' as const, scopes: ['base'], expiresIn: 3600, apiDomain: server.url };
     const { id } = await context.connect({ companyId: 1, userId: 1 }, grant);
     const sdk = new v2.DealsApi(new v2.Configuration({ basePath: `${server.url}/api/v2`, accessToken: TOKEN }));
     const contenders: Record<string, { requests: number; call: () => Promise<unknown> }> = {
@@ -87,7 +87,7 @@ async function tokenLookups(): Promise<void> {
     const ids: string[] = [];
     const started = performance.now();
     for (let i = 1; i <= CONNECTIONS; i++) {
-      const grant = { access_token: `token-${i}`, refresh_token: `refresh-${i}`, scope: 'base', expires_in: 3600, api_domain: 'http://127.0.0.1:9' };
+      const grant = { accessToken: `token-${i}`, refreshToken: `refresh-${i}`, tokenType: 'Bearer' as const, scopes: ['base'], expiresIn: 3600, apiDomain: 'http://127.0.0.1:9' };
       ids.push((await context.connect({ companyId: i, userId: i }, grant)).id);
     }
     const storeMs = performance.now() - started;

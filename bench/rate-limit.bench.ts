@@ -47,7 +47,7 @@ function row(outcome: Outcome, emu: PipedriveEmulator) {
 }
 
 async function main(): Promise<void> {
-  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP], rateLimit: { limit: LIMIT, windowMs: WINDOW_MS } });
+  const emu = await PipedriveEmulator.start({ apps: [CLIENT_APP], rateLimit: { limit: LIMIT, windowMs: WINDOW_MS } });
   emu.seed(USER.companyId, { deals: 20 });
   const first = await startClientContext(emu.url); // default options: 3 waits per call at most
   const second = await startClientContext(emu.url);

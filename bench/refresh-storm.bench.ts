@@ -29,7 +29,14 @@ async function sdkStorm(emu: PipedriveEmulator, instances: number): Promise<numb
   const configs = Array.from({ length: instances }, () => {
     const config = new OAuth2Configuration({ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT, host: emu.url });
     // The SDK's own way to load a stored token; a lifetime of 1 ms makes it expired a moment later.
-    config.updateToken({ ...grant, expires_in: 0.001 });
+    config.updateToken({
+      access_token: grant.accessToken,
+      refresh_token: grant.refreshToken,
+      token_type: grant.tokenType,
+      scope: grant.scopes.join(','),
+      api_domain: grant.apiDomain,
+      expires_in: 0.001,
+    });
     return config;
   });
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -40,7 +47,7 @@ async function sdkStorm(emu: PipedriveEmulator, instances: number): Promise<numb
 
 async function main(): Promise<void> {
   const fx = await createTokenFixture('sqlite');
-  fx.emu.faults.tokenLatencyMs = TOKEN_LATENCY_MS; // a realistic round trip widens the race, as in production
+  fx.emu.setLatency({ tokenMs: TOKEN_LATENCY_MS }); // a realistic round trip widens the race, as in production
   try {
     const instances = [];
     for (let i = 0; i < INSTANCES; i++) instances.push(await fx.start());

@@ -51,3 +51,31 @@ export type * from './client/client.types.js';
 export type * from './client/resource.types.js';
 export type * from './client/resource-inputs.types.js';
 export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';
+
+// App extensions: verified extension tokens, framing, JSON panels
+export { PipedriveExtensionsModule } from './extensions/pipedrive-extensions.module.js';
+export {
+  PIPEDRIVE_EXTENSIONS_ASYNC_OPTIONS_TYPE,
+  PIPEDRIVE_EXTENSIONS_OPTIONS_TYPE,
+  type PipedriveExtensionsModuleExtras,
+} from './extensions/pipedrive-extensions.module-definition.js';
+export type { PipedriveExtensionsModuleOptions, ResolvedPipedriveExtensionsOptions } from './extensions/pipedrive-extensions.options.js';
+export {
+  InjectPipedriveExtensionsOptions,
+  PIPEDRIVE_EXTENSIONS_OPTIONS,
+  PIPEDRIVE_FRAME_ANCESTOR,
+} from './extensions/pipedrive-extensions.constants.js';
+export { PipedriveExtensionGuard } from './extensions/pipedrive-extension.guard.js';
+export {
+  PipedriveExtension,
+  type PipedriveConnectedExtensionContext,
+  type PipedriveExtensionContext,
+  type PipedriveExtensionDecoratorOptions,
+} from './extensions/pipedrive-extension.decorator.js';
+export { PipedriveExtensionPage } from './extensions/pipedrive-extension-framing.js';
+export {
+  PipedriveExtensionTokenVerifier,
+  type PipedriveExtensionClaims,
+  type PipedriveExtensionPayload,
+} from './extensions/pipedrive-extension-token.js';
+export * from './extensions/json-panel.js';

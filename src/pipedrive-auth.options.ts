@@ -80,6 +80,12 @@ export interface PipedriveAuthModuleOptions {
    */
   successRedirect?: string;
   /**
+   * Where to send a browser (a client whose `Accept` prefers text/html) after a successful connection;
+   * other clients keep the JSON answer. `successRedirect`, when set, applies to every client instead.
+   * @default undefined
+   */
+  browserSuccessRedirect?: string;
+  /**
    * Where to send the browser after a failed connection (`?error=<code>` is appended); unset answers with JSON.
    * @default undefined
    */
@@ -144,9 +150,10 @@ export interface PipedriveRefreshSweepOptions {
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedPipedriveOptions extends Required<
-  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>
+  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>
 > {
   successRedirect?: string;
+  browserSuccessRedirect?: string;
   failureRedirect?: string;
   client: Required<PipedriveClientOptions>;
   /** Unset when the sweep is off. */
@@ -300,6 +307,7 @@ const optionsSchema = z.strictObject({
     'must be a list of origins such as https://api.example.com (scheme, host and port only, no trailing slash)',
   ),
   successRedirect: redirectTarget('successRedirect').optional(),
+  browserSuccessRedirect: redirectTarget('browserSuccessRedirect').optional(),
   failureRedirect: redirectTarget('failureRedirect').optional(),
   refreshLeaseSeconds: wholeOr('refreshLeaseSeconds', 1, 300, 'seconds', D.refreshLeaseSeconds),
   tokenRequestTimeoutMs: wholeOr('tokenRequestTimeoutMs', 100, 120_000, 'milliseconds', D.tokenRequestTimeoutMs),

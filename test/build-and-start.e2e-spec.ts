@@ -55,6 +55,16 @@ describe('the built reference app', () => {
     const deals = await request(`${base}/pipedrive/deals`, { headers: { cookie: session } });
     expect(deals.statusCode).toBe(200);
     expect(((await deals.body.json()) as unknown[]).length).toBeGreaterThan(0);
+
+    // The page at `/` and its assets are found from dist/ too (they live outside src/, in public/).
+    const home = await request(`${base}/`, { headers: { cookie: session } });
+    expect(home.statusCode).toBe(200);
+    expect(await home.body.text()).toContain('id="disconnect"');
+    for (const asset of ['app.css', 'home.js', 'deal-panel.js', 'app-extensions-sdk.js']) {
+      const answer = await request(`${base}/assets/${asset}`);
+      expect(answer.statusCode, asset).toBe(200);
+      expect((await answer.body.text()).length, asset).toBeGreaterThan(100);
+    }
   }, 60_000);
 
   it('refuses to start in production without credentials, naming what to set', async () => {

@@ -31,15 +31,15 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
   afterAll(() => f.close());
   beforeEach(() => f.emu.resetCounts());
   afterEach(() => {
-    f.emu.faults.apiLatencyMs = 0;
+    f.emu.setLatency({ apiMs: 0 });
   });
 
   /** No token value anywhere a log or a JSON answer could carry it. */
   function expectNoTokens(error: Error): void {
     const views = [error.message, JSON.stringify(error), inspect(error, { depth: 10 }), String(error.stack)];
     for (const view of views) {
-      expect(view).not.toContain(f.grant.access_token);
-      expect(view).not.toContain(f.grant.refresh_token);
+      expect(view).not.toContain(f.grant.accessToken);
+      expect(view).not.toContain(f.grant.refreshToken);
     }
   }
 
@@ -146,7 +146,7 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
 
   describe('timeouts and aborts', () => {
     it('times out a slow answer without retrying it', async () => {
-      f.emu.faults.apiLatencyMs = 2_000;
+      f.emu.setLatency({ apiMs: 2_000 });
       const error = await failure(() => api.deals.get(1, { timeoutMs: 200 }));
       expect(error).toBeInstanceOf(PipedriveTimeoutError);
       expect(error.message).toBe('Pipedrive GET /api/v2/deals/1 timed out after 200 ms');
@@ -155,7 +155,7 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
     });
 
     it("stops when the caller's signal aborts", async () => {
-      f.emu.faults.apiLatencyMs = 2_000;
+      f.emu.setLatency({ apiMs: 2_000 });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 100);
       const error = await failure(() => api.deals.get(1, { signal: controller.signal }));

@@ -132,7 +132,7 @@ describe('PipedriveClient against the emulator', () => {
     });
     const bad = (await api.get('/v2/deals', { query: { limit: 501 } }).catch((e: unknown) => e)) as PipedriveApiError;
     expect(bad.details).toMatchObject({ status: 400, code: 'ERR_SCHEMA_VALIDATION_FAILED' });
-    for (const view of [error.message, JSON.stringify(error), inspect(error, { depth: 10 })]) expect(view).not.toContain(f.grant.access_token);
+    for (const view of [error.message, JSON.stringify(error), inspect(error, { depth: 10 })]) expect(view).not.toContain(f.grant.accessToken);
   });
 
   it('finds the connection of a (company, user), or says there is none', async () => {

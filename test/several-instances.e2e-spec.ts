@@ -61,13 +61,13 @@ describe('two instances on one PostgreSQL database', () => {
     const answer = await send(await approve(started), { headers: { cookie: started.cookie } });
     const session = `${SESSION_COOKIE}=${cookiesOf(answer.headers)[SESSION_COOKIE]}`;
     a.emulator.invalidateAccessTokens(901);
-    a.emulator.faults.tokenLatencyMs = 200;
+    a.emulator.setLatency({ tokenMs: 200 });
     a.emulator.resetCounts();
     const calls = [a, b, a, b, a, b].map((instance) =>
       send(`${instance.url}/pipedrive/me`, { headers: { cookie: session } }),
     );
     const answers = await Promise.all(calls);
-    a.emulator.faults.tokenLatencyMs = 0;
+    a.emulator.setLatency({ tokenMs: 0 });
     expect(answers.map((me) => me.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(a.emulator.counts.refreshToken).toBe(1);
   });

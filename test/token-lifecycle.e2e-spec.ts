@@ -21,27 +21,27 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   afterAll(() => fx?.close());
   beforeEach(() => {
     events = [];
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     fx.emu.resetCounts();
   });
 
   it('answers 1,000 concurrent callers of one expired connection with one refresh', async () => {
     const { connection, grant } = await fx.saveExpired(instance, user());
-    fx.emu.faults.tokenLatencyMs = 100;
+    fx.emu.setLatency({ tokenMs: 100 });
     const queriesBefore = instance.queries();
     const tokens = await Promise.all(Array.from({ length: 1_000 }, () => instance.tokens.getAccessToken(connection.id)));
     expect(fx.emu.counts.refreshToken).toBe(1);
     // Single-flight: the callers share one read, one lease and one write, not a database poll each.
     expect(instance.queries() - queriesBefore).toBeLessThanOrEqual(5);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
-    expect(tokens[0].accessToken).not.toBe(grant.access_token);
+    expect(tokens[0].accessToken).not.toBe(grant.accessToken);
     expect(tokens[0].expiresAt).toBeGreaterThan(Date.now() + 3_000_000);
     expect(events.filter((e) => e.type === 'pipedrive.connection.refreshed')).toHaveLength(1);
   });
 
   it('refreshes 100 connections expiring together once each, in parallel', async () => {
     const saved = await Promise.all(Array.from({ length: 100 }, () => fx.saveExpired(instance, user())));
-    fx.emu.faults.tokenLatencyMs = 200;
+    fx.emu.setLatency({ tokenMs: 200 });
     const started = Date.now();
     const calls = saved.flatMap(({ connection }) => Array.from({ length: 5 }, () => instance.tokens.getAccessToken(connection.id)));
     const tokens = await Promise.all(calls);
@@ -65,18 +65,18 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
     const u = user();
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...u });
     const { id } = await instance.tokens.saveConnection(u, {
-      accessToken: grant.access_token,
-      refreshToken: grant.refresh_token,
+      accessToken: grant.accessToken,
+      refreshToken: grant.refreshToken,
       tokenType: 'Bearer',
       expiresIn: 2, // margin 300 s, so the effective margin is half the lifetime: 1 s
       scopes: ['base'],
-      apiDomain: grant.api_domain,
+      apiDomain: grant.apiDomain,
     });
-    for (let i = 0; i < 20; i++) expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.access_token);
+    for (let i = 0; i < 20; i++) expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const ahead = await instance.tokens.getAccessToken(id);
-    expect(ahead.accessToken).not.toBe(grant.access_token);
+    expect(ahead.accessToken).not.toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(1);
     expect(events.find((e) => e.type === 'pipedrive.connection.refreshed')?.reason).toBe('refresh_ahead');
   });
@@ -85,7 +85,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
     const { connection } = await fx.saveExpired(instance, user());
     const current = await instance.tokens.getAccessToken(connection.id);
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 100;
+    fx.emu.setLatency({ tokenMs: 100 });
     const rejected = { rejectedToken: current.accessToken };
     const after = await Promise.all(Array.from({ length: 50 }, () => instance.tokens.getAccessToken(connection.id, rejected)));
     expect(fx.emu.counts.refreshToken).toBe(1);
@@ -99,7 +99,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it('marks invalid_grant as reauthorization_required once and stops calling Pipedrive', async () => {
     const { connection } = await fx.saveExpired(instance, user());
     fx.emu.revokeRefreshTokens(connection.companyId);
-    fx.emu.faults.tokenLatencyMs = 50;
+    fx.emu.setLatency({ tokenMs: 50 });
     const results = await Promise.allSettled(Array.from({ length: 100 }, () => instance.tokens.getAccessToken(connection.id)));
     expect(results.every((r) => r.status === 'rejected' && r.reason instanceof PipedriveReauthorizationRequiredError)).toBe(true);
     expect((results[0] as PromiseRejectedResult).reason.reason).toBe('invalid_grant');
@@ -138,12 +138,12 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it('keeps handing out a still-valid token when a refresh ahead of time fails', async () => {
     const u = user();
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...u });
-    const tokens = { accessToken: grant.access_token, refreshToken: grant.refresh_token, tokenType: 'Bearer' as const, scopes: ['base'], apiDomain: grant.api_domain };
+    const tokens = { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: 'Bearer' as const, scopes: ['base'], apiDomain: grant.apiDomain };
     const { id } = await instance.tokens.saveConnection(u, { ...tokens, expiresIn: 2 });
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     fx.emu.failNextToken(1, 500);
-    expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.access_token);
-    expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.access_token);
+    expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.accessToken);
+    expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(1);
   });
 
@@ -176,7 +176,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
       expect(files.length).toBeGreaterThan(1);
     }
     expect(rows).toContain(connection.id);
-    for (const secret of [grant.access_token, grant.refresh_token, refreshed.accessToken]) {
+    for (const secret of [grant.accessToken, grant.refreshToken, refreshed.accessToken]) {
       for (const bytes of files) expect(bytes.includes(Buffer.from(secret))).toBe(false);
     }
   });

@@ -36,15 +36,15 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     const team = Array.from({ length: WORKERS }, () => worker(connection.id, CALLS_PER_WORKER));
     await Promise.all(team.map((w) => w.ready));
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 200;
+    fx.emu.setLatency({ tokenMs: 200 });
     team.forEach((w) => w.go());
     const results = await Promise.all(team.map((w) => w.result));
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     expect(results.flatMap((r) => r.errors)).toEqual([]);
     expect(fx.emu.counts.refreshToken).toBe(1);
     const digests = new Set(results.flatMap((r) => r.digests));
     expect(digests.size).toBe(1);
-    expect(digests.has(tokenDigest(grant.access_token))).toBe(false);
+    expect(digests.has(tokenDigest(grant.accessToken))).toBe(false);
     const mine = await instance.tokens.getAccessToken(connection.id);
     expect(digests.has(tokenDigest(mine.accessToken))).toBe(true);
   }, 60_000);
@@ -54,15 +54,15 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh across processes on
     const holder = worker(connection.id, 10, { refreshLeaseSeconds: 2, tokenRequestTimeoutMs: 60_000 });
     await holder.ready;
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 60_000; // the holder's refresh hangs at Pipedrive
+    fx.emu.setLatency({ tokenMs: 60_000 }); // the holder's refresh hangs at Pipedrive
     holder.go();
     const leaseUntil = await waitForLease(instance, connection.id);
     await waitFor(() => fx.emu.counts.refreshToken === 1, 'the holder never reached the token endpoint');
     holder.child.kill('SIGKILL');
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     const token = await instance.tokens.getAccessToken(connection.id);
     expect(Date.now()).toBeGreaterThanOrEqual(leaseUntil);
-    expect(token.accessToken).not.toBe(grant.access_token);
+    expect(token.accessToken).not.toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(2);
     const [row] = await instance.dataSource.query(
       `SELECT lease_owner, status FROM pipedrive_connections WHERE id = '${connection.id}'`,
@@ -95,7 +95,7 @@ describe('refresh across processes on SQLite without busyTimeout', () => {
     workers.push(...team);
     await Promise.all(team.map((w) => w.ready));
     fx.emu.resetCounts();
-    fx.emu.faults.tokenLatencyMs = 20;
+    fx.emu.setLatency({ tokenMs: 20 });
     // Another process holds the write lock longer than node-sqlite3's built-in 1 s busy wait:
     // the lease UPDATEs fail with SQLITE_BUSY until it lets go.
     const locker = new sqlite3.Database((fx.database as { path: string }).path);
@@ -105,7 +105,7 @@ describe('refresh across processes on SQLite without busyTimeout', () => {
     await run(locker, 'COMMIT');
     locker.close();
     const results = await Promise.all(team.map((w) => w.result));
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     expect(results.flatMap((r) => r.errors)).toEqual([]);
     expect(fx.emu.counts.refreshToken).toBe(1);
     expect(new Set(results.flatMap((r) => r.digests)).size).toBe(1);

@@ -12,7 +12,7 @@ describe.each(['sqlite', 'postgres'] as const)('a rotated refresh token on %s', 
   beforeEach(async () => {
     fx = await createTokenFixture(database);
     fx.emu.setRefreshTokenRotation(true);
-    fx.emu.faults.tokenLatencyMs = 100; // widens the race between the instances
+    fx.emu.setLatency({ tokenMs: 100 }); // widens the race between the instances
   });
   afterEach(() => fx?.close());
 

@@ -72,7 +72,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
     const oldKeyId = TokenCipher.keyIdOf((await ciphertexts(connection.id)).access_token);
     const rotated = await fx.start({ encryptionKey: randomBytes(32).toString('base64'), previousEncryptionKeys: [fx.options().encryptionKey] });
     const token = await rotated.tokens.getAccessToken(connection.id);
-    expect(token.accessToken).not.toBe(grant.access_token);
+    expect(token.accessToken).not.toBe(grant.accessToken);
     const row = await ciphertexts(connection.id);
     expect(TokenCipher.keyIdOf(row.access_token)).not.toBe(oldKeyId);
     expect(TokenCipher.keyIdOf(row.refresh_token)).toBe(TokenCipher.keyIdOf(row.access_token));
@@ -96,7 +96,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
     expect(seen).toEqual([{ type: 'pipedrive.connection.revoked', connectionId: connection.id, companyId: connection.companyId, userId: 1, reason: 'disconnected' }]);
     await expect(instance.tokens.getAccessToken(connection.id)).rejects.toMatchObject({ reason: 'revoked' });
     // Pipedrive killed the refresh token as well.
-    await expect(instance.oauth.refresh(grant.refresh_token)).rejects.toMatchObject({ details: { oauthError: 'invalid_grant' } });
+    await expect(instance.oauth.refresh(grant.refreshToken)).rejects.toMatchObject({ details: { oauthError: 'invalid_grant' } });
   });
 
   it('keeps the tokens when revoking fails, so the disconnect can be retried', async () => {
@@ -139,7 +139,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
     offs.forEach((off) => off());
     expect(events.map((e) => e.type)).toEqual(['pipedrive.connection.created', 'pipedrive.connection.refreshed']);
     const text = JSON.stringify(events);
-    for (const secret of [grant.access_token, grant.refresh_token, token.accessToken]) expect(text).not.toContain(secret);
+    for (const secret of [grant.accessToken, grant.refreshToken, token.accessToken]) expect(text).not.toContain(secret);
   });
 
   it('throws not-found for unknown connections', async () => {

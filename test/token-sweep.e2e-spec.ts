@@ -22,8 +22,8 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
   async function connect(expiresIn: number, lifetime = 3_600): Promise<string> {
     const user = { companyId: nextCompany++, userId: 1 };
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...user });
-    const tokens = { accessToken: grant.access_token, refreshToken: grant.refresh_token, tokenType: 'Bearer' as const };
-    const { id } = await a.tokens.saveConnection(user, { ...tokens, expiresIn: 3_600, scopes: ['base'], apiDomain: grant.api_domain });
+    const tokens = { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: 'Bearer' as const };
+    const { id } = await a.tokens.saveConnection(user, { ...tokens, expiresIn: 3_600, scopes: ['base'], apiDomain: grant.apiDomain });
     const expiresAt = Date.now() + expiresIn * 1000;
     const update = sql('UPDATE pipedrive_connections SET token_issued_at = $1, expires_at = $2 WHERE id = $3');
     await a.dataSource.query(update, [expiresAt - lifetime * 1000, expiresAt, id]);
@@ -45,7 +45,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
   afterAll(() => fx?.close());
   beforeEach(async () => {
     await a.dataSource.query('DELETE FROM pipedrive_connections');
-    fx.emu.faults.tokenLatencyMs = 0;
+    fx.emu.setLatency({ tokenMs: 0 });
     fx.emu.resetCounts();
     events = [];
   });
@@ -75,7 +75,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
 
   it('two instances sweeping one database at once refresh each due connection once, skipping, not waiting', async () => {
     const due = await Promise.all(Array.from({ length: 12 }, (_, i) => connect(-10 - i)));
-    fx.emu.faults.tokenLatencyMs = 200;
+    fx.emu.setLatency({ tokenMs: 200 });
     const [first, second] = await Promise.all([a.sweeper.sweep(), b.sweeper.sweep()]);
     expect(fx.emu.counts.refreshToken).toBe(12);
     expect(first.refreshed + second.refreshed).toBe(12);

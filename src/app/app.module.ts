@@ -1,13 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { PipedriveAuthModule } from '../index.js';
+import { PipedriveAuthModule, PipedriveExtensionsModule } from '../index.js';
 import type { PipedriveEmulator } from '../testing/index.js';
 import { type AppConfig, type Env, loadAppConfig } from './config/app-config.js';
 import { typeOrmOptions } from './database/typeorm-options.js';
+import { ExtensionsModule } from './extensions/extensions.module.js';
 import { HealthController } from './health/health.controller.js';
 import { PipedriveAccountModule } from './pipedrive/pipedrive-account.module.js';
 import { SANDBOX_EMULATOR, SandboxModule } from './sandbox/sandbox.module.js';
+import { WebModule } from './web/web.module.js';
 
 @Module({})
 export class AppModule {
@@ -27,10 +29,22 @@ export class AppModule {
           inject: [ConfigService, SANDBOX_EMULATOR],
           useFactory: (config: ConfigService<AppConfig, true>, emulator: PipedriveEmulator | null) => {
             const pipedrive = config.get('pipedrive', { infer: true });
-            return { ...pipedrive, oauthBaseUrl: emulator?.url ?? pipedrive.oauthBaseUrl };
+            // A browser finishing the OAuth flow lands on the page at `/`; API clients keep the JSON answer.
+            return { ...pipedrive, oauthBaseUrl: emulator?.url ?? pipedrive.oauthBaseUrl, browserSuccessRedirect: '/' };
           },
         }),
+        PipedriveExtensionsModule.forRootAsync({
+          isGlobal: true,
+          inject: [ConfigService, SANDBOX_EMULATOR],
+          useFactory: (config: ConfigService<AppConfig, true>, emulator: PipedriveEmulator | null) => ({
+            jwtSecret: config.get('extensions', { infer: true }).jwtSecret,
+            // In the sandbox the emulator's host page stands in for Pipedrive and must be allowed to frame the panel.
+            frameAncestors: emulator ? [new URL(emulator.url).origin] : [],
+          }),
+        }),
         PipedriveAccountModule,
+        ExtensionsModule,
+        WebModule,
       ],
       controllers: [HealthController],
     };

@@ -27,7 +27,8 @@ export interface PipedriveConnectedBody {
  * - `GET /auth/pipedrive`: 302 to Pipedrive's authorize page (400 `invalid_request` if it carries a
  *   `code` or `error`: only the callback completes a flow).
  * - `GET /auth/pipedrive/callback`: stores the connection, sets the session cookie, answers
- *   {@link PipedriveConnectedBody} (or redirects to `successRedirect`); see {@link PipedriveConnectService.complete}.
+ *   {@link PipedriveConnectedBody} (or redirects to `successRedirect`, or a browser to `browserSuccessRedirect`);
+ *   see {@link PipedriveConnectService.complete}.
  * - `DELETE /auth/pipedrive/callback`: Pipedrive's uninstall call (HTTP Basic client credentials).
  * - `POST /auth/pipedrive/disconnect`: revokes the session's connection at Pipedrive and ends the session.
  *
@@ -59,6 +60,9 @@ export class PipedriveAuthController {
     response.setHeader('Cache-Control', 'no-store');
     const connection = await this.connect.complete(request, response, (connected) => this.onConnected(connected, request));
     if (this.options.successRedirect) return response.redirect(302, this.options.successRedirect);
+    if (this.options.browserSuccessRedirect && request.accepts(['application/json', 'text/html']) === 'text/html') {
+      return response.redirect(302, this.options.browserSuccessRedirect);
+    }
     const { companyId, userId, apiDomain, scopes, status } = connection;
     response.status(200).json({ companyId, userId, apiDomain, scopes, status } satisfies PipedriveConnectedBody);
   }

@@ -2,6 +2,7 @@ import {
   PipedriveApiError,
   PipedriveConnectionNotFoundError,
   PipedriveError,
+  PipedriveExtensionNotConnectedError,
   PipedriveNetworkError,
   PipedriveRateLimitError,
   PipedriveReauthorizationRequiredError,
@@ -39,6 +40,10 @@ export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorRes
       return answer(401, 'reauthorization_required', 'This Pipedrive connection must be authorized again; connect again.');
     }
     return answer(401, 'reauthorization_required', error.message, { reason: error.reason });
+  }
+  if (error instanceof PipedriveExtensionNotConnectedError) {
+    // The token is fine; the user has to connect the app before it can act for them.
+    return answer(403, 'pipedrive_not_connected', 'This Pipedrive user has not connected the app yet; connect it first.');
   }
   if (error instanceof PipedriveConnectionNotFoundError) {
     return answer(401, 'connection_not_found', 'No Pipedrive connection for this session; connect again.');

@@ -116,3 +116,16 @@ export class PipedriveNetworkError extends PipedriveError {
 
 /** The request was aborted by its timeout or by the caller's AbortSignal. */
 export class PipedriveTimeoutError extends PipedriveNetworkError {}
+
+/**
+ * A Pipedrive user opened an app extension (the token is valid) but never connected the app, so
+ * there is no connection to act as. Apps catch it to show a "connect first" page.
+ */
+export class PipedriveExtensionNotConnectedError extends PipedriveConnectionNotFoundError {
+  constructor(
+    readonly companyId: number,
+    readonly userId: number,
+  ) {
+    super(`company ${companyId}, user ${userId}`);
+  }
+}

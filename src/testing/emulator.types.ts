@@ -1,6 +1,10 @@
-/** Who approves the next `/oauth/authorize`; unknown companies and users are created on the fly. */
+import type { PipedriveConnectedBody } from '../auth/pipedrive-auth.controller.js';
+
+/** A Pipedrive user of a company, who approves an authorization; unknown companies and users are created on the fly. */
 export interface PipedriveEmulatorUser {
+  /** Pipedrive company id (`company_id`). */
   companyId: number;
+  /** Pipedrive user id within that company. */
   userId: number;
   /** @default `User ${userId}` */
   name?: string;
@@ -10,62 +14,64 @@ export interface PipedriveEmulatorUser {
   companyName?: string;
 }
 
+/** Whether the user approves or denies on the authorize page. */
 export type PipedriveEmulatorDecision = 'approve' | 'deny';
 
-/** Exactly the JSON `POST /oauth/token` answers with. */
-export interface PipedriveEmulatorTokenAnswer {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  scope: string;
-  expires_in: number;
-  api_domain: string;
-}
-
+/** Tokens for one user of one company, issued by `grant()` without the browser dance. */
 export interface PipedriveEmulatorGrant {
+  /** The registered app's `clientId`. */
   clientId: string;
+  /** Pipedrive company id. */
   companyId: number;
+  /** Pipedrive user id. */
   userId: number;
   /** Access token lifetime for this grant only. @default accessTokenTtlSeconds */
   expiresInSeconds?: number;
 }
 
-/** Items created per resource by `emu.seed()`. */
+/** Items created per resource by `seed()`; each defaults to 0. */
 export interface PipedriveEmulatorSeed {
+  /** Deals, linked to stages, persons and organizations. */
   deals?: number;
+  /** Persons, linked to organizations. */
   persons?: number;
+  /** Organizations. */
   organizations?: number;
+  /** Activities, linked to deals, persons and organizations. */
   activities?: number;
+  /** Leads (UUID ids), linked to a person or an organization. */
   leads?: number;
+  /** Notes, attached to a deal, person or organization. */
   notes?: number;
+  products?: number;
   /** Pipelines beyond the default one every company starts with. */
   pipelines?: number;
   /** Stages beyond the five default ones, spread over the pipelines. */
   stages?: number;
 }
 
-/** Ids created by one `emu.seed()` call, per resource (leads have UUIDs). */
+/** Ids created by one `seed()` call, per resource (leads have UUIDs). */
 export type PipedriveEmulatorSeedResult = { [K in keyof PipedriveEmulatorSeed]-?: Array<number | string> };
 
+/** A resource the emulator serves and seeds. */
 export type PipedriveEmulatorResource = keyof PipedriveEmulatorSeed;
 
-/** Delays before answers, in milliseconds; mutate freely. */
-export interface PipedriveEmulatorFaults {
-  tokenLatencyMs: number;
-  apiLatencyMs: number;
-  revokeLatencyMs: number;
-}
+/** One item of a company's data as the API returns it (leads have UUID ids). */
+export type PipedriveEmulatorRecord = Record<string, unknown> & { id: number | string };
 
 /** HTTP status (JSON error body), `'garbage'` (200, not JSON), `'invalid_grant'` (400) or `'reset'` (socket destroyed). */
 export type PipedriveEmulatorTokenFault = number | 'garbage' | 'invalid_grant' | 'reset';
 
+/** HTTP status (Pipedrive's JSON error body) or `'reset'` (socket destroyed). */
 export type PipedriveEmulatorApiFault = number | 'reset';
 
+/** Narrows a token fault. */
 export interface PipedriveEmulatorTokenFaultOptions {
   /** Only fail requests of this grant type. @default any grant */
   grant?: 'authorization_code' | 'refresh_token';
 }
 
+/** What a failing API answer carries instead of Pipedrive's JSON error. */
 export interface PipedriveEmulatorApiFaultOptions {
   /** Body to send instead of Pipedrive's JSON error (a string is sent as is, e.g. a CDN's HTML). */
   body?: string | object;
@@ -73,6 +79,7 @@ export interface PipedriveEmulatorApiFaultOptions {
   headers?: Record<string, string>;
 }
 
+/** The shape of a forced 429. */
 export interface PipedriveEmulatorForcedRateLimit {
   /** `x-ratelimit-reset` value. @default 2 */
   resetSeconds?: number;
@@ -99,15 +106,36 @@ export interface PipedriveEmulatorCounts {
 }
 
 /** One request as the emulator saw it; token values are never stored. */
-export interface RecordedRequest {
+export interface PipedriveEmulatorRequest {
+  /** HTTP method. */
   method: string;
+  /** Path without the query string. */
   path: string;
   /** Query parameters, with `code`, `api_token` and token-like values redacted. */
   query: Record<string, string>;
+  /** The `Content-Type` header as sent. */
   contentType: string | undefined;
+  /** The `Authorization` scheme used, never its value. */
   auth: 'basic' | 'bearer' | 'none';
   /** Answer status; 0 while pending or when the socket was reset. */
   status: number;
   /** Receipt time in epoch milliseconds. */
   at: number;
+}
+
+/** What `connect()` needs besides the app: who approves, and where the app starts the flow. */
+export interface PipedriveEmulatorConnectOptions extends PipedriveEmulatorUser {
+  /** Path of the app's OAuth start route (with any global prefix). @default '/auth/pipedrive' */
+  startPath?: string;
+}
+
+/** The outcome of `connect()`: the browser's session, ready for a `Cookie` header. */
+export interface PipedriveEmulatorConnected {
+  /** `name=value` pairs of the cookies the callback set (the session cookie), joined with `; `. */
+  cookie: string;
+  /**
+   * The callback's JSON body (`PipedriveConnectedBody`: companyId, userId, apiDomain, scopes, status);
+   * undefined when the app redirects after connecting (`successRedirect`).
+   */
+  connection?: PipedriveConnectedBody;
 }

@@ -27,11 +27,11 @@ async function failure(promise: Promise<unknown>): Promise<PipedriveTokenEndpoin
 }
 
 beforeAll(async () => {
-  emu = await PipedriveEmulator.start({ clients: [CLIENT] });
+  emu = await PipedriveEmulator.start({ apps: [CLIENT] });
   client = oauthClient();
 });
 afterEach(() => {
-  emu.faults.tokenLatencyMs = 0;
+  emu.setLatency({ tokenMs: 0 });
 });
 afterAll(async () => {
   for (const c of clients) await c.onModuleDestroy();
@@ -60,9 +60,9 @@ describe('PipedriveOAuthClient', () => {
   it('refreshes: new access token, same refresh token, current api_domain', async () => {
     const grant = emu.grant(USER);
     emu.setApiDomain(11, 'http://127.0.0.1:1/moved');
-    const tokens = await client.refresh(grant.refresh_token);
-    expect(tokens.accessToken).not.toBe(grant.access_token);
-    expect(tokens.refreshToken).toBe(grant.refresh_token);
+    const tokens = await client.refresh(grant.refreshToken);
+    expect(tokens.accessToken).not.toBe(grant.accessToken);
+    expect(tokens.refreshToken).toBe(grant.refreshToken);
     expect(tokens.apiDomain).toBe('http://127.0.0.1:1/moved');
     emu.setApiDomain(11, emu.url);
   });
@@ -70,16 +70,16 @@ describe('PipedriveOAuthClient', () => {
   it('maps invalid_grant to a permanent error that names no token', async () => {
     const grant = emu.grant(USER);
     emu.revokeRefreshTokens(11);
-    const error = await failure(client.refresh(grant.refresh_token));
+    const error = await failure(client.refresh(grant.refreshToken));
     expect(error.details).toMatchObject({ grant: 'refresh_token', status: 400, oauthError: 'invalid_grant', transient: false });
-    expect(error.message).not.toContain(grant.refresh_token);
-    expect(JSON.stringify(error)).not.toContain(grant.refresh_token);
+    expect(error.message).not.toContain(grant.refreshToken);
+    expect(JSON.stringify(error)).not.toContain(grant.refreshToken);
     expect(error.message).not.toContain(CLIENT.clientSecret);
   });
 
   it('maps a wrong client secret to invalid_client, not transient', async () => {
     const grant = emu.grant(USER);
-    const error = await failure(oauthClient({ clientSecret: 'wrong' }).refresh(grant.refresh_token));
+    const error = await failure(oauthClient({ clientSecret: 'wrong' }).refresh(grant.refreshToken));
     expect(error.details).toMatchObject({ status: 400, oauthError: 'invalid_client', transient: false });
     expect(error.message).not.toContain('wrong');
   });
@@ -87,7 +87,7 @@ describe('PipedriveOAuthClient', () => {
   it('also takes invalid_client as HTTP 401 (RFC 6749), not transient', async () => {
     const grant = emu.grant(USER);
     emu.failNextToken(1, 401);
-    const error = await failure(client.refresh(grant.refresh_token));
+    const error = await failure(client.refresh(grant.refreshToken));
     expect(error.details).toMatchObject({ status: 401, oauthError: 'invalid_client', transient: false });
   });
 
@@ -98,16 +98,16 @@ describe('PipedriveOAuthClient', () => {
   ])('treats %s as transient', async (fault, expected) => {
     const grant = emu.grant(USER);
     emu.failNextToken(1, fault);
-    const error = await failure(client.refresh(grant.refresh_token));
+    const error = await failure(client.refresh(grant.refreshToken));
     expect(error.details).toMatchObject({ grant: 'refresh_token', ...expected });
-    expect(error.message).not.toContain(grant.refresh_token);
+    expect(error.message).not.toContain(grant.refreshToken);
   });
 
   it('gives up after tokenRequestTimeoutMs', async () => {
     const grant = emu.grant(USER);
-    emu.faults.tokenLatencyMs = 1_000;
+    emu.setLatency({ tokenMs: 1_000 });
     const started = Date.now();
-    const error = await failure(oauthClient({ tokenRequestTimeoutMs: 150 }).refresh(grant.refresh_token));
+    const error = await failure(oauthClient({ tokenRequestTimeoutMs: 150 }).refresh(grant.refreshToken));
     expect(Date.now() - started).toBeLessThan(900);
     expect(error.details.transient).toBe(true);
     expect(error.message).toMatch(/timed out/);
@@ -116,16 +116,16 @@ describe('PipedriveOAuthClient', () => {
   it('revokes a refresh token, after which it no longer refreshes', async () => {
     const grant = emu.grant(USER);
     const before = emu.counts.revoke;
-    await client.revoke(grant.refresh_token, 'refresh_token');
+    await client.revoke(grant.refreshToken, 'refresh_token');
     expect(emu.counts.revoke).toBe(before + 1);
-    const error = await failure(client.refresh(grant.refresh_token));
+    const error = await failure(client.refresh(grant.refreshToken));
     expect(error.details.oauthError).toBe('invalid_grant');
   });
 
   it('reports a failed revoke as transient', async () => {
     const grant = emu.grant(USER);
     emu.failNextRevoke(1, 500);
-    const error = await failure(client.revoke(grant.refresh_token, 'refresh_token'));
+    const error = await failure(client.revoke(grant.refreshToken, 'refresh_token'));
     expect(error.details).toMatchObject({ grant: 'revoke', status: 500, transient: true });
   });
 });

@@ -47,7 +47,7 @@ export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<
   const emulator = setup.emulator ?? (await PipedriveEmulator.start());
   // One client per app: apps sharing an emulator each register their own callback URL.
   const client = { clientId: `auth-test-client-${port}`, clientSecret: randomBytes(16).toString('hex') };
-  emulator.registerClient({ ...client, redirectUri });
+  emulator.registerApp({ ...client, redirectUri });
   const dir = mkdtempSync(join(tmpdir(), 'npd-auth-'));
   @Module({
     imports: [

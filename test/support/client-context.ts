@@ -10,11 +10,8 @@ import { PipedriveClient } from '../../src/client/pipedrive.client.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
 import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
-import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
+import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import { TokenService } from '../../src/tokens/token.service.js';
-import { type GrantAnswer, tokenSetOf } from './token-set.js';
-
-export type { GrantAnswer };
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
 
@@ -24,8 +21,8 @@ export interface ClientContext {
   app: INestApplicationContext;
   tokens: TokenService;
   client: PipedriveClient;
-  /** Stores the grant as the connection of (companyId, userId). */
-  connect(identity: { companyId: number; userId: number }, grant: GrantAnswer): Promise<PipedriveConnection>;
+  /** Stores the tokens (e.g. an emulator grant) as the connection of (companyId, userId). */
+  connect(identity: { companyId: number; userId: number }, tokens: PipedriveTokenSet): Promise<PipedriveConnection>;
   close(): Promise<void>;
 }
 
@@ -64,7 +61,7 @@ export async function startClientContext(
     app,
     tokens,
     client: app.get(PipedriveClient),
-    connect: (identity, grant) => tokens.saveConnection(identity, tokenSetOf(grant)),
+    connect: (identity, tokenSet) => tokens.saveConnection(identity, tokenSet),
     close: async () => {
       await app.close();
       rmSync(dir, { recursive: true, force: true });

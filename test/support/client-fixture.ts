@@ -1,6 +1,7 @@
-import { PipedriveEmulator, type RecordedRequest } from '../../src/testing/index.js';
+import { PipedriveEmulator, type PipedriveEmulatorRequest } from '../../src/testing/index.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
-import { CLIENT_APP, startClientContext, type ClientContext, type GrantAnswer } from './client-context.js';
+import type { PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
+import { CLIENT_APP, startClientContext, type ClientContext } from './client-context.js';
 
 export const USER = { companyId: 1, userId: 1 };
 
@@ -8,14 +9,14 @@ export interface ClientFixture extends ClientContext {
   emu: PipedriveEmulator;
   /** Connection of USER, stored from an emulator grant. */
   connectionId: string;
-  grant: GrantAnswer;
+  grant: PipedriveTokenSet;
   /** The emulator's API requests since the last resetCounts(). */
-  apiRequests(): RecordedRequest[];
+  apiRequests(): PipedriveEmulatorRequest[];
 }
 
 /** The emulator, PipedriveAuthModule on a fresh SQLite file, and one connection made from a grant. */
 export async function startClientFixture(options: Partial<PipedriveAuthModuleOptions> = {}): Promise<ClientFixture> {
-  const emu = await PipedriveEmulator.start({ clients: [CLIENT_APP] });
+  const emu = await PipedriveEmulator.start({ apps: [CLIENT_APP] });
   const context = await startClientContext(emu.url, options);
   const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
   const { id } = await context.connect(USER, grant);

@@ -43,8 +43,8 @@ export async function startReferenceApp(options: ReferenceAppOptions): Promise<R
   const redirectUri = options.redirectUri ?? `http://127.0.0.1:${port}/auth/pipedrive/callback`;
   const ownEmulator = !options.emulator;
   const emulator =
-    options.emulator ?? (await PipedriveEmulator.start({ clients: [{ ...TEST_CLIENT, redirectUri }] }));
-  if (!ownEmulator) emulator.registerClient({ ...TEST_CLIENT, redirectUri });
+    options.emulator ?? (await PipedriveEmulator.start({ apps: [{ ...TEST_CLIENT, redirectUri }] }));
+  if (!ownEmulator) emulator.registerApp({ ...TEST_CLIENT, redirectUri });
   const env: Env = {
     NODE_ENV: 'test',
     PORT: String(port),

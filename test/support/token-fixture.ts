@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedPipedriveOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
-import type { PipedriveEmulatorTokenAnswer } from '../../src/testing/index.js';
-import type { PipedriveConnection } from '../../src/tokens/pipedrive-token.types.js';
+import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import { createPostgresDatabase } from './postgres.js';
-import { tokenSetOf } from './token-set.js';
 import {
   TOKEN_TEST_CLIENT,
   TOKEN_TEST_REDIRECT,
@@ -34,7 +32,7 @@ export interface TokenFixture {
 
 export interface Saved {
   connection: PipedriveConnection;
-  grant: PipedriveEmulatorTokenAnswer;
+  grant: PipedriveTokenSet;
 }
 
 export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixture> {
@@ -43,7 +41,7 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
   const database: TokenTestDatabase = postgres
     ? { type: 'postgres', url: postgres.url }
     : { type: 'sqlite', path: join(dir, 'tokens.sqlite') };
-  const emu = await PipedriveEmulator.start({ clients: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }] });
+  const emu = await PipedriveEmulator.start({ apps: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }] });
   const encryptionKey = tokenTestOptions().encryptionKey;
   const modules: TokenModule[] = [];
   const options = (overrides: Partial<ResolvedPipedriveOptions> = {}) =>
@@ -60,7 +58,7 @@ export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixtu
     },
     async saveExpired(module, user) {
       const grant = emu.grant({ clientId: TOKEN_TEST_CLIENT.clientId, ...user });
-      const connection = await module.tokens.saveConnection(user, tokenSetOf(grant, 0));
+      const connection = await module.tokens.saveConnection(user, { ...grant, expiresIn: 0 });
       return { connection, grant };
     },
     async close() {

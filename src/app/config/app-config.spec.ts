@@ -83,4 +83,9 @@ describe('loadAppConfig', () => {
       /PIPEDRIVE_ALLOWED_API_DOMAINS/,
     );
   });
+
+  it('reads the extensions JWT secret, unset meaning the client secret', () => {
+    expect(loadAppConfig({}).extensions.jwtSecret).toBeUndefined();
+    expect(loadAppConfig({ PIPEDRIVE_EXTENSIONS_JWT_SECRET: 'ext-secret' }).extensions.jwtSecret).toBe('ext-secret');
+  });
 });

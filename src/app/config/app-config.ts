@@ -25,6 +25,8 @@ export interface AppConfig {
     /** Unset: no background refresh. */
     refreshSweep?: { intervalSeconds: number };
   };
+  /** App extensions; `jwtSecret` unset means the client secret (as Pipedrive signs without one). */
+  extensions: { jwtSecret?: string };
 }
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
@@ -55,6 +57,7 @@ const envSchema = z.object({
   SESSION_SECRET: z.string().min(1).optional(),
   PIPEDRIVE_ALLOWED_API_DOMAINS: z.string().default(''),
   PIPEDRIVE_ALLOWED_ORIGINS: z.string().default(''),
+  PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -124,6 +127,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       ...(vars.PIPEDRIVE_ALLOWED_ORIGINS && { allowedOrigins: originList('PIPEDRIVE_ALLOWED_ORIGINS', vars.PIPEDRIVE_ALLOWED_ORIGINS) }),
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
+    extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
   };
 }
 

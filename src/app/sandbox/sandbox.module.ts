@@ -12,11 +12,11 @@ const SANDBOX_DATA = { deals: 250, persons: 40, organizations: 15, activities: 3
 async function startSandbox(config: ConfigService<AppConfig, true>): Promise<PipedriveEmulator | null> {
   if (!config.get('sandbox', { infer: true })) return null;
   const { clientId, clientSecret, redirectUri } = config.get('pipedrive', { infer: true });
-  const emulator = await PipedriveEmulator.start({ clients: [{ clientId, clientSecret, redirectUri }] });
+  const emulator = await PipedriveEmulator.start({ apps: [{ clientId, clientSecret, redirectUri }] });
   emulator.seed(emulator.authorizeUser.companyId, SANDBOX_DATA);
   new Logger('Sandbox').warn(
     `SANDBOX MODE: no Pipedrive credentials set, so the built-in Pipedrive emulator runs at ${emulator.url} ` +
-      `and approves every authorization. Open http://localhost:${config.get('port', { infer: true })}/auth/pipedrive to connect.`,
+      `and approves every authorization. Open http://localhost:${config.get('port', { infer: true })}/ and press Connect Pipedrive.`,
   );
   return emulator;
 }

@@ -10,8 +10,8 @@ describe('PipedriveEmulator API', () => {
   let auth: string;
 
   beforeEach(async () => {
-    emu = await PipedriveEmulator.start({ clients: [CLIENT], rateLimit: { limit: 10_000, windowMs: 2000 } });
-    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).access_token}`;
+    emu = await PipedriveEmulator.start({ apps: [CLIENT], rateLimit: { limit: 10_000, windowMs: 2000 } });
+    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).accessToken}`;
   });
   afterEach(() => emu.close());
 
@@ -38,12 +38,12 @@ describe('PipedriveEmulator API', () => {
     const res = await call('GET', '/api/v2/deals');
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ success: false, error: 'unauthorized access', data: null });
-    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).access_token}`;
+    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).accessToken}`;
     expect((await call('GET', '/api/v2/deals')).status).toBe(200);
   });
 
   it('answers 401 once an access token has expired', async () => {
-    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1, expiresInSeconds: 0 }).access_token}`;
+    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1, expiresInSeconds: 0 }).accessToken}`;
     expect((await call('GET', '/api/v1/users/me')).status).toBe(401);
   });
 
@@ -122,7 +122,7 @@ describe('PipedriveEmulator API', () => {
 
   it('keeps each company to its own data', async () => {
     emu.seed(1, { deals: 2 });
-    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 2, userId: 5 }).access_token}`;
+    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 2, userId: 5 }).accessToken}`;
     expect((await call('GET', '/api/v2/deals')).body.data).toEqual([]);
     expect((await call('GET', '/api/v2/deals/1')).status).toBe(404);
   });

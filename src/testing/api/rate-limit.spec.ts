@@ -1,18 +1,18 @@
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PipedriveEmulator } from '../index.js';
+import { ManualClock, PipedriveEmulator } from '../index.js';
 
 const CLIENT = { clientId: 'app-1', clientSecret: 'secret-1', redirectUri: 'http://localhost:3000/cb' };
 
 describe('PipedriveEmulator rate limits and API faults', () => {
   let emu: PipedriveEmulator;
-  let clock: number;
+  let clock: ManualClock;
   let auth: string;
 
   beforeEach(async () => {
-    clock = 1_800_000_000_000;
-    emu = await PipedriveEmulator.start({ clients: [CLIENT], now: () => clock, rateLimit: { limit: 3, windowMs: 2000 } });
-    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).access_token}`;
+    clock = new ManualClock(1_800_000_000_000);
+    emu = await PipedriveEmulator.start({ apps: [CLIENT], clock, rateLimit: { limit: 3, windowMs: 2000 } });
+    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).accessToken}`;
   });
   afterEach(() => emu.close());
 
@@ -27,7 +27,7 @@ describe('PipedriveEmulator rate limits and API faults', () => {
     expect(await me()).toMatchObject({ status: 200, limit: '3', remaining: '2', reset: '2' });
     await me();
     expect((await me()).remaining).toBe('0');
-    clock += 500;
+    await clock.advance(500);
     const over = await me();
     expect(over).toMatchObject({ status: 429, limit: '3', remaining: '0', reset: '2' });
     expect(JSON.parse(over.text)).toMatchObject({ success: false, error: 'Request over limit' });
@@ -36,11 +36,11 @@ describe('PipedriveEmulator rate limits and API faults', () => {
 
   it('rolls: capacity returns as the oldest requests leave the window, and 429s do not count', async () => {
     await me();
-    clock += 1000;
+    await clock.advance(1000);
     await me();
     await me();
     for (let i = 0; i < 5; i++) expect((await me()).status).toBe(429);
-    clock += 1001;
+    await clock.advance(1001);
     expect(await me()).toMatchObject({ status: 200, remaining: '0' });
     expect((await me()).status).toBe(429);
   });
@@ -48,7 +48,7 @@ describe('PipedriveEmulator rate limits and API faults', () => {
   it('keeps a separate window per access token', async () => {
     for (let i = 0; i < 3; i++) await me();
     expect((await me()).status).toBe(429);
-    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).access_token}`;
+    auth = `Bearer ${emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).accessToken}`;
     expect((await me()).status).toBe(200);
   });
 
@@ -80,10 +80,14 @@ describe('PipedriveEmulator rate limits and API faults', () => {
     expect(emu.counts.api).toBe(4);
   });
 
-  it('apiLatencyMs delays answers', async () => {
-    emu.faults.apiLatencyMs = 120;
-    const started = performance.now();
-    await me();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+  it('API latency holds answers until the clock has moved that far', async () => {
+    emu.setLatency({ apiMs: 120 });
+    let answered = false;
+    const pending = me().then((answer) => ((answered = true), answer));
+    while (clock.pendingSleeps === 0) await new Promise((resolve) => setImmediate(resolve));
+    await clock.advance(119);
+    expect(answered).toBe(false);
+    await clock.advance(1);
+    expect((await pending).status).toBe(200);
   });
 });

@@ -1,7 +1,7 @@
 import type { PipedriveEmulatorRateLimit } from '../emulator.options.js';
 
 /** Admission times of one access token, oldest first from `head`. */
-export interface RateWindow {
+interface RateWindow {
   hits: number[];
   head: number;
 }
@@ -14,10 +14,6 @@ export interface RateVerdict {
   resetSeconds: number;
 }
 
-export function newRateWindow(): RateWindow {
-  return { hits: [], head: 0 };
-}
-
 /**
  * Strict rolling window per access token: at most `limit` admissions in any `windowMs`.
  * Only admitted requests are recorded. Pipedrive documents `x-ratelimit-reset` as the time until
@@ -26,11 +22,16 @@ export function newRateWindow(): RateWindow {
  * reset always gets through, and a client that ignores it stays throttled, not banned forever.
  */
 export class RateLimiter {
+  /** Keyed by the access token's grant object: one lookup, and a window dies with its token. */
+  private windows = new WeakMap<object, RateWindow>();
+
   constructor(public config: PipedriveEmulatorRateLimit) {}
 
-  /** Admits and records one request, or refuses it; `consume: false` only reports the state. */
-  admit(window: RateWindow, now: number, consume = true): RateVerdict {
+  /** Admits and records one request of this token, or refuses it; `consume: false` only reports the state. */
+  admit(token: object, now: number, consume = true): RateVerdict {
     const { limit, windowMs } = this.config;
+    let window = this.windows.get(token);
+    if (!window) this.windows.set(token, (window = { hits: [], head: 0 }));
     const hits = window.hits;
     const cutoff = now - windowMs;
     while (window.head < hits.length && hits[window.head]! <= cutoff) window.head++;
@@ -48,6 +49,11 @@ export class RateLimiter {
     const oldest = window.head < hits.length ? hits[window.head]! : now;
     const remaining = limit - used - (consume ? 1 : 0);
     return { allowed: true, limit, remaining, resetSeconds: ceilSeconds(oldest + windowMs - now) };
+  }
+
+  /** Forgets every token's past requests. */
+  clear(): void {
+    this.windows = new WeakMap();
   }
 
   /** What an unknown or unauthenticated caller would see: a full window. */

@@ -1,5 +1,7 @@
-export type ItemId = number | string;
-export type Item = Record<string, unknown> & { id: ItemId };
+import type { PipedriveEmulatorRecord } from '../emulator.types.js';
+
+export type ItemId = PipedriveEmulatorRecord['id'];
+export type Item = PipedriveEmulatorRecord;
 
 /** One resource's items for one company, kept in id (= insertion) order for pagination. */
 export class ResourceTable {

@@ -1,15 +1,22 @@
-import { apiError, badRequest, notFound, ok, type Answer } from './api-answers.js';
-import type { DataStore } from './data.store.js';
-import { decodeCursor, encodeCursor, readLimit, readStart } from './pagination.js';
+import type { PipedriveClock } from '../../pipedrive.clock.js';
+import type { Reply } from '../emulator.server.js';
+import type { Owner } from '../oauth/grants.js';
+import type { CompanyData } from './company-data.js';
+import { apiError, badRequest, decodeCursor, encodeCursor, notFound, ok, readLimit, readStart } from './envelope.js';
 import { mergeItem, type ResourceDefinition } from './resource-definition.js';
 import type { Item, ItemId, ResourceTable } from './resource-table.js';
-import type { Owner } from '../oauth/token.store.js';
+import type { DataChange } from './webhook-deliveries.js';
+
+/** Who made a change: an app through the API, or a user in Pipedrive's web UI. */
+export type ChangeSource = DataChange['source'];
 
 /** List, get, create, update and delete for any resource, within the caller's company. */
 export class ResourceRoutes {
   constructor(
-    private readonly data: DataStore,
-    private readonly now: () => number,
+    private readonly data: CompanyData,
+    private readonly clock: PipedriveClock,
+    /** Told of every create, update and delete (webhook deliveries). */
+    private readonly changed: (change: DataChange) => void = () => undefined,
   ) {}
 
   handle(
@@ -19,22 +26,23 @@ export class ResourceRoutes {
     query: URLSearchParams,
     body: unknown,
     owner: Owner,
-  ): Answer {
+    source: ChangeSource = 'api',
+  ): Reply {
     const table = this.data.table(owner.companyId, def.name);
     if (idPart === undefined) {
       if (method === 'GET') return this.list(def, table, query);
-      if (method === 'POST') return this.create(def, table, body, owner);
+      if (method === 'POST') return this.create(def, table, body, owner, source);
       return apiError(405, 'Method not allowed');
     }
     const id = def.uuid ? idPart : /^[1-9]\d{0,15}$/.test(idPart) ? Number(idPart) : undefined;
     if (id === undefined) return badRequest('Validation failed: id: Expected a positive integer');
     if (method === 'GET') return this.get(def, table, id);
-    if (method === def.updateMethod) return this.update(def, table, id, body);
-    if (method === 'DELETE') return this.remove(def, table, id);
+    if (method === def.updateMethod) return this.update(def, table, id, body, owner, source);
+    if (method === 'DELETE') return this.remove(def, table, id, owner, source);
     return apiError(405, 'Method not allowed');
   }
 
-  private list(def: ResourceDefinition, table: ResourceTable, query: URLSearchParams): Answer {
+  private list(def: ResourceDefinition, table: ResourceTable, query: URLSearchParams): Reply {
     const limit = readLimit(query);
     if (typeof limit !== 'number') return limit;
     const keep = filterFor(def, query);
@@ -51,35 +59,44 @@ export class ResourceRoutes {
     return ok(items.length === 0 && def.emptyListIsNull ? null : items, { pagination });
   }
 
-  private get(def: ResourceDefinition, table: ResourceTable, id: ItemId): Answer {
+  private get(def: ResourceDefinition, table: ResourceTable, id: ItemId): Reply {
     const item = table.get(id);
     return item ? ok(item) : notFound(def.label);
   }
 
-  private create(def: ResourceDefinition, table: ResourceTable, body: unknown, owner: Owner): Answer {
+  private create(def: ResourceDefinition, table: ResourceTable, body: unknown, owner: Owner, source: ChangeSource): Reply {
     if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
-    const item = this.data.build(owner.companyId, owner.userId, def.name, body, this.now());
+    const item = this.data.build(owner.companyId, owner.userId, def.name, body, this.clock.now());
     const problem = def.invalid(item);
     if (problem) return badRequest(problem);
+    table.insert(item);
+    this.changed({ ...who(owner, def, source, this.clock.now()), action: 'create', current: item, before: null });
     // v1 answers a creation with 201 Created, v2 with 200.
-    return ok(table.insert(item), undefined, def.version === 'v1' ? 201 : 200);
+    return ok(item, undefined, def.version === 'v1' ? 201 : 200);
   }
 
-  private update(def: ResourceDefinition, table: ResourceTable, id: ItemId, body: unknown): Answer {
+  private update(def: ResourceDefinition, table: ResourceTable, id: ItemId, body: unknown, owner: Owner, source: ChangeSource): Reply {
     const existing = table.get(id);
     if (!existing) return notFound(def.label);
     if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
-    const item = mergeItem(def, existing, body, this.now());
+    const item = mergeItem(def, existing, body, this.clock.now());
     const problem = def.invalid(item);
     if (problem) return badRequest(problem);
     table.replace(item);
+    this.changed({ ...who(owner, def, source, this.clock.now()), action: 'change', current: item, before: existing });
     return ok(item);
   }
 
-  private remove(def: ResourceDefinition, table: ResourceTable, id: ItemId): Answer {
-    if (!table.remove(id)) return notFound(def.label);
+  private remove(def: ResourceDefinition, table: ResourceTable, id: ItemId, owner: Owner, source: ChangeSource): Reply {
+    const existing = table.get(id);
+    if (!existing || !table.remove(id)) return notFound(def.label);
+    this.changed({ ...who(owner, def, source, this.clock.now()), action: 'delete', current: null, before: existing });
     return ok(def.name === 'notes' ? true : { id });
   }
+}
+
+function who(owner: Owner, def: ResourceDefinition, source: ChangeSource, at: number) {
+  return { companyId: owner.companyId, userId: owner.userId, resource: def.name, source, at };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

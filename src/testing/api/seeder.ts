@@ -1,5 +1,5 @@
 import type { PipedriveEmulatorSeed, PipedriveEmulatorSeedResult } from '../emulator.types.js';
-import { SEED_EPOCH, type DataStore } from './data.store.js';
+import { SEED_EPOCH, type CompanyData } from './company-data.js';
 import type { ResourceName } from './resource-definition.js';
 import type { Item, ItemId } from './resource-table.js';
 
@@ -7,7 +7,7 @@ const FIRST = ['Alice', 'Bruno', 'Carla', 'Dmitri', 'Eve', 'Farid', 'Grace', 'Hi
 const LAST = ['Adams', 'Baker', 'Chen', 'Diaz', 'Evans', 'Fischer', 'Garcia', 'Hansen', 'Ito', 'Jensen'];
 const STATUSES = ['open', 'open', 'open', 'won', 'lost'];
 /** Linked resources are created first so new items can point at them. */
-const ORDER: ResourceName[] = ['pipelines', 'stages', 'organizations', 'persons', 'deals', 'leads', 'activities', 'notes'];
+const ORDER: ResourceName[] = ['pipelines', 'stages', 'organizations', 'persons', 'deals', 'leads', 'activities', 'notes', 'products'];
 
 type Linker = (name: ResourceName, n: number) => Item | undefined;
 type SeedInput = (n: number, link: Linker) => Record<string, unknown>;
@@ -37,11 +37,12 @@ const INPUTS: Record<ResourceName, SeedInput> = {
     const deal_id = id(link('deals', n));
     return { subject: `Call ${n}`, type: 'call', deal_id, ...people(n, link), done: n % 3 === 0, due_date: day(n) };
   },
+  products: (n) => ({ name: `Product ${n}`, code: `P-${n}`, prices: [{ price: n * 10, currency: 'EUR', cost: 0, overhead_cost: 0 }] }),
   notes: (n, link) => ({ content: `<p>Note ${n}</p>`, deal_id: id(link('deals', n)), ...people(n, link) }),
 };
 
 /** Adds `counts` items per resource to a company; the same calls on a fresh company give the same data. */
-export function seedCompany(data: DataStore, companyId: number, counts: PipedriveEmulatorSeed): PipedriveEmulatorSeedResult {
+export function seedCompany(data: CompanyData, companyId: number, counts: PipedriveEmulatorSeed): PipedriveEmulatorSeedResult {
   const userId = 1;
   const result = Object.fromEntries(ORDER.map((name) => [name, []])) as unknown as PipedriveEmulatorSeedResult;
   const link: Linker = (name, n) => {

@@ -1,5 +1,5 @@
-import type { CompanyProfile, UserProfile } from '../oauth/directory.js';
-import { SEED_EPOCH } from './data.store.js';
+import type { CompanyProfile, UserProfile } from '../directory.js';
+import { SEED_EPOCH } from './company-data.js';
 import { v1Time } from './resource-definition.js';
 
 const SIGNED_UP = v1Time(SEED_EPOCH);

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PipedriveEmulator } from '../index.js';
+import { ManualClock, PipedriveEmulator } from '../index.js';
 
 const CLIENT = { clientId: 'app-1', clientSecret: 'secret-1', redirectUri: 'http://localhost:3000/auth/pipedrive/callback' };
 const BASIC = `Basic ${Buffer.from(`${CLIENT.clientId}:${CLIENT.clientSecret}`).toString('base64')}`;
@@ -8,11 +8,11 @@ const FORM = 'application/x-www-form-urlencoded';
 
 describe('PipedriveEmulator OAuth', () => {
   let emu: PipedriveEmulator;
-  let clock: number;
+  let clock: ManualClock;
 
   beforeEach(async () => {
-    clock = Date.now();
-    emu = await PipedriveEmulator.start({ clients: [CLIENT], now: () => clock });
+    clock = new ManualClock();
+    emu = await PipedriveEmulator.start({ apps: [CLIENT], clock });
   });
   afterEach(() => emu.close());
 
@@ -84,7 +84,7 @@ describe('PipedriveEmulator OAuth', () => {
 
     it('refuses a code after codeTtlSeconds (300 s)', async () => {
       const code = await newCode();
-      clock += 301_000;
+      await clock.advance(301_000);
       const res = await exchange(code);
       expect(res.statusCode).toBe(400);
       expect((await json(res)).error).toBe('invalid_grant');
@@ -140,10 +140,10 @@ describe('PipedriveEmulator OAuth', () => {
     it('rotates the refresh token when told to: a new one per refresh, the used one retired', async () => {
       emu.setRefreshTokenRotation(true);
       const first = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
-      const second = await json(await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
+      const second = await json(await token({ grant_type: 'refresh_token', refresh_token: first.refreshToken }));
       emu.setRefreshTokenRotation(false);
-      expect(second.refresh_token).not.toBe(first.refresh_token);
-      expect((await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).statusCode).toBe(400);
+      expect(second.refresh_token).not.toBe(first.refreshToken);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: first.refreshToken })).statusCode).toBe(400);
       expect((await token({ grant_type: 'refresh_token', refresh_token: String(second.refresh_token) })).statusCode).toBe(200);
     });
 
@@ -154,12 +154,12 @@ describe('PipedriveEmulator OAuth', () => {
     });
 
     it('extends the refresh window on use and expires it after 60 days unused', async () => {
-      const { refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
-      clock += 59 * 86_400_000;
+      const { refreshToken: refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
+      await clock.advance(59 * 86_400_000);
       expect((await token({ grant_type: 'refresh_token', refresh_token })).statusCode).toBe(200);
-      clock += 59 * 86_400_000;
+      await clock.advance(59 * 86_400_000);
       expect((await token({ grant_type: 'refresh_token', refresh_token })).statusCode).toBe(200);
-      clock += 61 * 86_400_000;
+      await clock.advance(61 * 86_400_000);
       expect((await token({ grant_type: 'refresh_token', refresh_token })).statusCode).toBe(400);
     });
 
@@ -167,8 +167,8 @@ describe('PipedriveEmulator OAuth', () => {
       const a = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
       const b = emu.grant({ clientId: CLIENT.clientId, companyId: 2, userId: 1 });
       emu.revokeRefreshTokens(1);
-      expect((await token({ grant_type: 'refresh_token', refresh_token: a.refresh_token })).statusCode).toBe(400);
-      expect((await token({ grant_type: 'refresh_token', refresh_token: b.refresh_token })).statusCode).toBe(200);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: a.refreshToken })).statusCode).toBe(400);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: b.refreshToken })).statusCode).toBe(200);
     });
   });
 
@@ -178,23 +178,23 @@ describe('PipedriveEmulator OAuth', () => {
 
     it('kills the refresh token and its access tokens (an uninstall)', async () => {
       const tokens = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
-      const res = await revoke(tokens.refresh_token);
+      const res = await revoke(tokens.refreshToken);
       expect(res.statusCode).toBe(200);
       await res.body.dump();
-      const me = await request(`${emu.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      const me = await request(`${emu.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
       expect(me.statusCode).toBe(401);
       await me.body.dump();
-      expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).statusCode).toBe(400);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken })).statusCode).toBe(400);
       expect(emu.counts.revoke).toBe(1);
     });
 
     it('failNextRevoke fails the next revoke and leaves the token alive', async () => {
       const tokens = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
       emu.failNextRevoke(1, 503);
-      const failed = await revoke(tokens.refresh_token);
+      const failed = await revoke(tokens.refreshToken);
       expect(failed.statusCode).toBe(503);
       await failed.body.dump();
-      expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).statusCode).toBe(200);
+      expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken })).statusCode).toBe(200);
       expect(emu.counts.revoke).toBe(1);
     });
 
@@ -207,7 +207,7 @@ describe('PipedriveEmulator OAuth', () => {
 
   describe('faults and counters', () => {
     it('failNextToken: status, invalid_grant, garbage and reset, then normal again', async () => {
-      const { refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
+      const { refreshToken: refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
       const refresh = () => token({ grant_type: 'refresh_token', refresh_token });
       emu.failNextToken(1, 503);
       emu.failNextToken(1, 'invalid_grant');
@@ -229,17 +229,20 @@ describe('PipedriveEmulator OAuth', () => {
     it('failNextToken with a grant filter leaves other grants alone', async () => {
       emu.failNextToken(1, 500, { grant: 'refresh_token' });
       expect((await exchange(await newCode())).statusCode).toBe(200);
-      const { refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
+      const { refreshToken: refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
       expect((await token({ grant_type: 'refresh_token', refresh_token })).statusCode).toBe(500);
     });
 
-    it('counts concurrent refreshes on receipt, while tokenLatencyMs still holds the answers', async () => {
-      const { refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
-      emu.faults.tokenLatencyMs = 300;
+    it('counts concurrent refreshes on receipt, while token latency still holds the answers', async () => {
+      const { refreshToken: refresh_token } = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
+      emu.setLatency({ tokenMs: 300 });
       const pending = Array.from({ length: 5 }, () => token({ grant_type: 'refresh_token', refresh_token }));
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await waitUntil(() => clock.pendingSleeps === 5);
       expect(emu.counts.refreshToken).toBe(5);
       expect(emu.requests.filter((r) => r.path === '/oauth/token').every((r) => r.status === 0)).toBe(true);
+      await clock.advance(299);
+      expect(clock.pendingSleeps).toBe(5);
+      await clock.advance(1);
       const answers = await Promise.all(pending);
       expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200]);
       expect(emu.counts).toMatchObject({ refreshToken: 5, authorizationCode: 0, tokenErrors: 0 });
@@ -258,3 +261,8 @@ describe('PipedriveEmulator OAuth', () => {
     });
   });
 });
+
+/** Waits for a condition the server reaches on its own (real sockets), never for a fixed time. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -8,7 +8,7 @@ const DEFAULT_STAGES = ['Qualified', 'Contact Made', 'Demo Scheduled', 'Proposal
 export const SEED_EPOCH = Date.UTC(2026, 0, 1);
 
 /** Pipedrive data, partitioned by company: one company never sees another's items. */
-export class DataStore {
+export class CompanyData {
   private readonly companies = new Map<number, Map<ResourceName, ResourceTable>>();
 
   table(companyId: number, name: ResourceName): ResourceTable {

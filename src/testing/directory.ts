@@ -1,12 +1,10 @@
-import type { PipedriveEmulatorUser } from '../emulator.types.js';
+import type { PipedriveEmulatorUser } from './emulator.types.js';
 
 export interface CompanyProfile {
   id: number;
   name: string;
   /** Subdomain, as in `company_domain`. */
   domain: string;
-  /** Overrides the emulator URL as `api_domain` when set. */
-  apiDomain?: string;
 }
 
 export interface UserProfile {
@@ -16,7 +14,7 @@ export interface UserProfile {
   email: string;
 }
 
-/** The companies and users the emulator knows; unknown ones are created on first mention. */
+/** The companies and users the emulator knows (shared by OAuth and the API); unknown ones are created on first mention. */
 export class Directory {
   private readonly companies = new Map<number, CompanyProfile>();
   private readonly users = new Map<string, UserProfile>();

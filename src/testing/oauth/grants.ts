@@ -1,8 +1,6 @@
 import { randomFillSync } from 'node:crypto';
-import type { PipedriveEmulatorClient } from '../emulator.options.js';
-import { newRateWindow, type RateWindow } from '../api/rate-limiter.js';
-
-export const DEFAULT_SCOPE = 'base,deals:full,contacts:full,activities:full,leads:full,users:read';
+import type { PipedriveClock } from '../../pipedrive.clock.js';
+import { EMULATOR_DEFAULTS, type PipedriveEmulatorApp } from '../emulator.options.js';
 
 export interface Owner {
   clientId: string;
@@ -23,9 +21,9 @@ interface RefreshGrant extends Owner {
 
 export interface AccessGrant extends Owner {
   expiresAt: number;
+  /** The scopes granted with the token, comma separated. */
+  scope: string;
   refreshToken: string;
-  /** Kept on the grant so the rate check costs no second lookup. */
-  window: RateWindow;
 }
 
 export interface IssuedTokens {
@@ -41,37 +39,44 @@ export interface TokenLifetimes {
   refreshSeconds: number;
 }
 
-/** Clients, codes and tokens, each in a Map keyed by its value so every check is O(1). */
-export class TokenStore {
-  private readonly clients = new Map<string, Required<PipedriveEmulatorClient>>();
+/** Registered apps, and the codes and tokens issued to them, each in a Map keyed by its value so every check is O(1). */
+export class Grants {
+  private readonly apps = new Map<string, Required<PipedriveEmulatorApp>>();
   private readonly codes = new Map<string, CodeGrant>();
   private readonly access = new Map<string, AccessGrant>();
   private readonly refresh = new Map<string, RefreshGrant>();
   /** Pipedrive keeps the refresh token; some providers issue a new one on every refresh and retire the old. */
   rotateRefreshTokens = false;
+  /** Told when a refresh token is revoked: for Pipedrive that is the user uninstalling the app. */
+  onUninstall?: (owner: Owner) => void;
 
   constructor(
     private readonly lifetimes: TokenLifetimes,
-    private readonly now: () => number,
+    private readonly clock: PipedriveClock,
   ) {}
 
-  registerClient(client: PipedriveEmulatorClient): void {
-    this.clients.set(client.clientId, { scope: DEFAULT_SCOPE, ...client });
+  registerApp(app: PipedriveEmulatorApp): void {
+    this.apps.set(app.clientId, { scope: EMULATOR_DEFAULTS.scope, ...app });
   }
 
-  client(clientId: string): Required<PipedriveEmulatorClient> | undefined {
-    return this.clients.get(clientId);
+  /** Client ids of the registered apps. */
+  appIds(): string[] {
+    return [...this.apps.keys()];
   }
 
-  /** The client when id and secret match, else undefined. */
-  authenticate(clientId: string, secret: string): Required<PipedriveEmulatorClient> | undefined {
-    const client = this.clients.get(clientId);
-    return client?.clientSecret === secret ? client : undefined;
+  app(clientId: string): Required<PipedriveEmulatorApp> | undefined {
+    return this.apps.get(clientId);
+  }
+
+  /** The app when id and secret match, else undefined. */
+  authenticate(clientId: string, secret: string): Required<PipedriveEmulatorApp> | undefined {
+    const app = this.apps.get(clientId);
+    return app?.clientSecret === secret ? app : undefined;
   }
 
   issueCode(owner: Owner, redirectUri: string): string {
     const code = token(24);
-    this.codes.set(code, { ...owner, redirectUri, expiresAt: this.now() + this.lifetimes.codeSeconds * 1000 });
+    this.codes.set(code, { ...owner, redirectUri, expiresAt: this.clock.now() + this.lifetimes.codeSeconds * 1000 });
     return code;
   }
 
@@ -79,22 +84,22 @@ export class TokenStore {
   takeCode(code: string): CodeGrant | undefined {
     const grant = this.codes.get(code);
     this.codes.delete(code);
-    return grant && grant.expiresAt > this.now() ? grant : undefined;
+    return grant && grant.expiresAt > this.clock.now() ? grant : undefined;
   }
 
   issue(owner: Owner, accessSeconds = this.lifetimes.accessSeconds): IssuedTokens {
-    const scope = this.clients.get(owner.clientId)?.scope ?? DEFAULT_SCOPE;
+    const scope = this.apps.get(owner.clientId)?.scope ?? EMULATOR_DEFAULTS.scope;
     const refreshToken = `${owner.companyId}:${owner.userId}:${token(30)}`;
     const grant: RefreshGrant = { ...owner, scope, expiresAt: 0, accessTokens: new Set() };
     this.refresh.set(refreshToken, grant);
     return this.renew(refreshToken, grant, accessSeconds);
   }
 
-  /** A new access token for a live refresh token of this client; the refresh token stays the same unless rotating. */
+  /** A new access token for a live refresh token of this app; the refresh token stays the same unless rotating. */
   refreshFor(refreshToken: string, clientId: string): IssuedTokens | undefined {
     const grant = this.refresh.get(refreshToken);
     if (!grant || grant.clientId !== clientId) return undefined;
-    if (grant.expiresAt <= this.now()) {
+    if (grant.expiresAt <= this.clock.now()) {
       this.revokeRefresh(refreshToken);
       return undefined;
     }
@@ -112,7 +117,7 @@ export class TokenStore {
   /** The live grant behind an access token; expired ones are dropped on sight. */
   findAccess(accessToken: string): AccessGrant | undefined {
     const grant = this.access.get(accessToken);
-    if (grant && grant.expiresAt <= this.now()) {
+    if (grant && grant.expiresAt <= this.clock.now()) {
       this.access.delete(accessToken);
       return undefined;
     }
@@ -126,8 +131,13 @@ export class TokenStore {
 
   /** Revoking a refresh token kills its access tokens too (that is an uninstall). */
   revoke(tokenValue: string): void {
-    if (this.refresh.has(tokenValue)) this.revokeRefresh(tokenValue);
-    else this.access.delete(tokenValue);
+    const grant = this.refresh.get(tokenValue);
+    if (!grant) {
+      this.access.delete(tokenValue);
+      return;
+    }
+    this.revokeRefresh(tokenValue);
+    this.onUninstall?.(grant);
   }
 
   invalidateAccessTokens(companyId?: number): void {
@@ -152,13 +162,13 @@ export class TokenStore {
   }
 
   private renew(refreshToken: string, grant: RefreshGrant, accessSeconds: number): IssuedTokens {
-    const now = this.now();
+    const now = this.clock.now();
     grant.expiresAt = now + this.lifetimes.refreshSeconds * 1000;
     for (const old of grant.accessTokens) if (!this.access.has(old)) grant.accessTokens.delete(old);
     const accessToken = `v1u:${token(192)}`;
     const { clientId, companyId, userId } = grant;
     const expiresAt = now + accessSeconds * 1000;
-    this.access.set(accessToken, { clientId, companyId, userId, refreshToken, expiresAt, window: newRateWindow() });
+    this.access.set(accessToken, { clientId, companyId, userId, refreshToken, expiresAt, scope: grant.scope });
     grant.accessTokens.add(accessToken);
     return { accessToken, refreshToken, scope: grant.scope, expiresIn: accessSeconds };
   }
