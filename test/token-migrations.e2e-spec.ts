@@ -1,3 +1,4 @@
+import { PIPEDRIVE_MIGRATIONS } from '../src/database/pipedrive.entities.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
 import type { TokenModule } from './support/token-module.js';
@@ -18,9 +19,9 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s'
   });
 
   it('revert and run again', async () => {
-    await instance.dataSource.undoLastMigration();
+    for (const _ of PIPEDRIVE_MIGRATIONS) await instance.dataSource.undoLastMigration();
     expect(await instance.dataSource.query('SELECT 1 FROM pipedrive_connections').catch(() => 'gone')).toBe('gone');
-    expect(await instance.dataSource.runMigrations()).toHaveLength(1);
+    expect(await instance.dataSource.runMigrations()).toHaveLength(PIPEDRIVE_MIGRATIONS.length);
     await fx.saveExpired(instance, { companyId: 1, userId: 1 });
     expect(await instance.tokens.findConnectionByUser(1, 1)).toMatchObject({ companyId: 1, userId: 1 });
   });

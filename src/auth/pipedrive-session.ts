@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectionStore } from '../database/connection.store.js';
+import { PipedriveStorageError } from '../errors/pipedrive.errors.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
@@ -70,7 +71,8 @@ export class PipedriveSession implements OnModuleDestroy {
   async start(response: ServerResponse, connectionId: string): Promise<void> {
     const epoch = randomBytes(16).toString('base64url');
     await this.store.setSessionEpoch(connectionId, epoch);
-    this.known.delete(connectionId);
+    // What was just written is known: the new session needs no read (and works while the database is away).
+    this.remember(connectionId, { status: 'active', epoch, checkedAt: this.clock.now() });
     const maxAge = this.options.sessionMaxAgeSeconds;
     const expiresAt = new Date(this.clock.now() + maxAge * 1000);
     const token = signSessionToken({ connectionId, epoch }, expiresAt, this.options.sessionSecret);
@@ -104,8 +106,19 @@ export class PipedriveSession implements OnModuleDestroy {
     const now = this.clock.now();
     const cached = this.known.get(connectionId);
     if (cached && now - cached.checkedAt < this.options.sessionRecheckSeconds * 1000) return cached;
-    const row = await this.store.findSessionState(connectionId);
-    const state = { status: row?.status ?? null, epoch: row?.sessionEpoch ?? null, checkedAt: now };
+    let row: Awaited<ReturnType<ConnectionStore['findSessionState']>>;
+    try {
+      row = await this.store.findSessionState(connectionId);
+    } catch (error) {
+      // Database away: nobody can disconnect or uninstall meanwhile either, so the last answer stands
+      // (as TokenService keeps serving tokens held in memory). Without one, the storage error goes up (503).
+      if (error instanceof PipedriveStorageError && cached) return cached;
+      throw error;
+    }
+    return this.remember(connectionId, { status: row?.status ?? null, epoch: row?.sessionEpoch ?? null, checkedAt: now });
+  }
+
+  private remember(connectionId: string, state: KnownState): KnownState {
     this.known.delete(connectionId);
     this.known.set(connectionId, state);
     // Bounded like the token cache: the oldest entry goes (Map keeps insertion order).
