@@ -115,6 +115,7 @@ export interface PipedriveAuthModuleOptions {
   client?: PipedriveClientOptions;
 }
 
+/** Options of the API client (`options.client`). */
 export interface PipedriveClientOptions {
   /**
    * Per-request timeout in milliseconds.
@@ -138,6 +139,7 @@ export interface PipedriveClientOptions {
   connectionsPerOrigin?: number;
 }
 
+/** Options of the background refresh sweep (`options.refreshSweep`). */
 export interface PipedriveRefreshSweepOptions {
   /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */
   intervalSeconds: number;

@@ -1,11 +1,11 @@
 import { PIPEDRIVE_MIGRATIONS } from '../src/database/pipedrive.entities.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
-import type { TokenModule } from './support/token-module.js';
 
 describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s', (kind) => {
   let fx: TokenFixture;
-  let instance: TokenModule;
+  let instance: TestApp;
 
   beforeAll(async () => {
     fx = await createTokenFixture(kind);
@@ -20,7 +20,9 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s'
 
   it('revert and run again', async () => {
     for (const _ of PIPEDRIVE_MIGRATIONS) await instance.dataSource.undoLastMigration();
-    expect(await instance.dataSource.query('SELECT 1 FROM pipedrive_connections').catch(() => 'gone')).toBe('gone');
+    for (const table of ['pipedrive_connections', 'pipedrive_webhooks', 'pipedrive_webhook_events']) {
+      expect(await instance.dataSource.query(`SELECT 1 FROM ${table}`).catch(() => 'gone')).toBe('gone');
+    }
     expect(await instance.dataSource.runMigrations()).toHaveLength(PIPEDRIVE_MIGRATIONS.length);
     await fx.saveExpired(instance, { companyId: 1, userId: 1 });
     expect(await instance.tokens.findConnectionByUser(1, 1)).toMatchObject({ companyId: 1, userId: 1 });

@@ -46,6 +46,7 @@ export class PipedriveClient implements OnModuleDestroy {
     return new PipedriveConnectionClient(this.context, () => this.lookUp(companyId, userId));
   }
 
+  /** Closes the keep-alive pools. */
   async onModuleDestroy(): Promise<void> {
     this.context.limiters.close();
     await this.context.pools.close();

@@ -32,7 +32,7 @@ describe('ConnectionRateLimiter', () => {
 
   it('lets a waiting request go once the oldest send has left the window', async () => {
     const limiter = new ConnectionRateLimiter();
-    limiter.acquire();
+    void limiter.acquire();
     limiter.release(5, 200, { limit: 1, remaining: 0, resetSeconds: 2 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
@@ -44,14 +44,14 @@ describe('ConnectionRateLimiter', () => {
 
   it('does not pace a server that sends no rate-limit headers', async () => {
     const limiter = new ConnectionRateLimiter();
-    limiter.acquire();
+    void limiter.acquire();
     limiter.release(5, 200, { limit: undefined, remaining: undefined, resetSeconds: undefined });
     for (let i = 0; i < 1_000; i++) expect(limiter.acquire()).toBeUndefined();
   });
 
   it('holds back when the headers show another process using the same token', async () => {
     const limiter = new ConnectionRateLimiter();
-    limiter.acquire();
+    void limiter.acquire();
     // Our log has 1 send; the server counts 10 of 10 and frees capacity in 1 s.
     limiter.release(5, 200, { limit: 10, remaining: 0, resetSeconds: 1 });
     let went = false;
@@ -64,7 +64,7 @@ describe('ConnectionRateLimiter', () => {
 
   it('holds every request during a pause', async () => {
     const limiter = new ConnectionRateLimiter();
-    limiter.acquire();
+    void limiter.acquire();
     limiter.release(5, 200, { limit: 100, remaining: 99 });
     limiter.pause(Date.now() + 500);
     let went = false;
@@ -77,7 +77,7 @@ describe('ConnectionRateLimiter', () => {
 
   it('rejects a waiting request whose signal aborts, and forgets it', async () => {
     const limiter = new ConnectionRateLimiter();
-    limiter.acquire();
+    void limiter.acquire();
     const controller = new AbortController();
     const waiting = limiter.acquire(controller.signal)!;
     controller.abort(new Error('stop'));
@@ -88,7 +88,7 @@ describe('ConnectionRateLimiter', () => {
 
   it('counts a 429 as not admitted and halves its share of the limit', async () => {
     const limiter = new ConnectionRateLimiter();
-    limiter.acquire();
+    void limiter.acquire();
     limiter.release(5, 200, { limit: 4, remaining: 3 });
     for (let i = 0; i < 3; i++) expect(limiter.acquire()).toBeUndefined();
     limiter.release(5, 429, { limit: 4, remaining: 0 }); // another instance took the capacity

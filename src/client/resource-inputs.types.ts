@@ -15,6 +15,7 @@ export interface PipedriveDealInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields to create or update a person. */
 export interface PipedrivePersonInput {
   name: string;
   owner_id?: number;
@@ -24,12 +25,14 @@ export interface PipedrivePersonInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields to create or update an organization. */
 export interface PipedriveOrganizationInput {
   name: string;
   owner_id?: number;
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields to create or update an activity. */
 export interface PipedriveActivityInput {
   subject?: string;
   type?: string;
@@ -43,11 +46,13 @@ export interface PipedriveActivityInput {
   done?: boolean;
 }
 
+/** Fields to create or update a pipeline. */
 export interface PipedrivePipelineInput {
   name: string;
   is_deal_probability_enabled?: boolean;
 }
 
+/** Fields to create or update a stage. */
 export interface PipedriveStageInput {
   name: string;
   pipeline_id: number;

@@ -1,5 +1,12 @@
+import { Logger } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { PipedriveConfigurationError, PipedriveError } from '../errors/pipedrive.errors.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
+import {
+  PipedriveConfigurationError,
+  PipedriveError,
+  PipedriveReauthorizationRequiredError,
+} from '../errors/pipedrive.errors.js';
+import type { PipedriveIdentity } from './pipedrive-token.types.js';
 
 const FORMAT = 'v1';
 const NONCE_BYTES = 12;
@@ -69,6 +76,60 @@ export class TokenCipher {
     const parts = ciphertext.split('.');
     return parts.length === 5 && parts[0] === FORMAT ? parts[1] : undefined;
   }
+}
+
+type TokenField = 'access' | 'refresh';
+
+/**
+ * A row's tokens through {@link TokenCipher}, bound to the row's owner and field
+ * (`companyId:userId:access`), so ciphertexts cannot be swapped between rows or fields.
+ */
+export class TokenSealer {
+  private readonly logger = new Logger('TokenService');
+  /** Key ids already reported: one error line per key, not one per request. */
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly cipher: TokenCipher) {}
+
+  seal(owner: PipedriveIdentity, field: TokenField, token: string): string {
+    return this.cipher.encrypt(token, sealContext(owner, field));
+  }
+
+  /**
+   * The plaintext token of a row. A token no configured key can open means the row is lost to this
+   * instance; the row is not marked, since the likely cause is a key missing from this deployment.
+   */
+  open(row: PipedriveConnectionEntity, field: TokenField): string {
+    const sealed = field === 'access' ? row.accessToken : row.refreshToken;
+    if (!sealed) throw new PipedriveReauthorizationRequiredError(row.id, 'missing_tokens');
+    try {
+      return this.cipher.decrypt(sealed, sealContext(row, field));
+    } catch (error) {
+      if (error instanceof TokenDecryptionError) {
+        this.report(TokenCipher.keyIdOf(sealed) ?? 'unknown-format', error.reason);
+        throw new PipedriveReauthorizationRequiredError(row.id, 'undecryptable');
+      }
+      throw error;
+    }
+  }
+
+  /** Tells the operator which key (by its public fingerprint, the key id) this instance is missing, once. */
+  private report(keyId: string, reason: TokenDecryptionError['reason']): void {
+    if (this.reported.has(keyId)) return;
+    this.reported.add(keyId);
+    const fix =
+      reason === 'unknown_key'
+        ? 'add that key to previousEncryptionKeys (PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS) on this instance'
+        : 'the stored value was written by another key with the same id or was altered';
+    this.logger.error(
+      `Stored Pipedrive tokens written with key ${keyId} cannot be decrypted here (${reason}); ${fix}. ` +
+        `This instance uses key ${this.cipher.currentKeyId}. Their users get 401 until then; reported once per key.`,
+    );
+  }
+}
+
+function sealContext(owner: PipedriveIdentity, field: TokenField): string {
+  return `${owner.companyId}:${owner.userId}:${field}`;
 }
 
 /** Public fingerprint of a key: lets a row name its key without revealing it. */

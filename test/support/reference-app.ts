@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -23,7 +23,7 @@ export interface ReferenceAppOptions {
   env?: Env;
   /** The app's public callback URL, when it is not this instance's own (several instances behind one URL). */
   redirectUri?: string;
-  /** Replaces the app's PipedriveClock (e.g. a ManualClock). */
+  /** Replaces the library's clock (a `ManualClock`), as an app's test would override the provider. */
   clock?: PipedriveClock;
 }
 
@@ -62,10 +62,14 @@ export async function startReferenceApp(options: ReferenceAppOptions): Promise<R
 }
 
 async function boot(env: Env, emulator: PipedriveEmulator, ownEmulator: boolean, clock?: PipedriveClock): Promise<ReferenceApp> {
-  const create = async () => {
+  const create = async (): Promise<INestApplication> => {
     if (!clock) return NestFactory.create(AppModule.forRoot(env), { logger: ['error', 'warn'] });
-    const testing = Test.createTestingModule({ imports: [AppModule.forRoot(env)] }).overrideProvider(PipedriveClock).useValue(clock);
-    return (await testing.compile()).createNestApplication({ logger: ['error', 'warn'] });
+    const module = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] })
+      .overrideProvider(PipedriveClock)
+      .useValue(clock)
+      .setLogger(new ConsoleLogger({ logLevels: ['error', 'warn'] }))
+      .compile();
+    return module.createNestApplication();
   };
   const listen = async () => {
     const app = configureApp(await create());

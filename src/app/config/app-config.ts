@@ -25,6 +25,13 @@ export interface AppConfig {
     /** Unset: no background refresh. */
     refreshSweep?: { intervalSeconds: number };
   };
+  /** Pipedrive webhooks v2 each connection is subscribed to. */
+  webhooks: {
+    /** `action.object` names; empty: no webhooks are registered. */
+    events: string[];
+    /** The public URL of this app's receiver. */
+    subscriptionUrl: string;
+  };
   /** App extensions; `jwtSecret` unset means the client secret (as Pipedrive signs without one). */
   extensions: { jwtSecret?: string };
 }
@@ -53,6 +60,8 @@ const envSchema = z.object({
   PIPEDRIVE_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(300),
   PIPEDRIVE_REQUIRE_STATE: flag.default(true),
   PIPEDRIVE_REFRESH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  PIPEDRIVE_WEBHOOK_EVENTS: z.string().optional(),
+  PIPEDRIVE_WEBHOOK_URL: z.url().optional(),
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
   PIPEDRIVE_ALLOWED_API_DOMAINS: z.string().default(''),
@@ -75,6 +84,10 @@ const REQUIRED_OUTSIDE_SANDBOX = [
  * fixed values keep the sandbox database readable across restarts. The library refuses them against Pipedrive.
  */
 const { encryptionKey: SANDBOX_ENCRYPTION_KEY, sessionSecret: SANDBOX_SESSION_SECRET } = PIPEDRIVE_SANDBOX_SECRETS;
+/** What the sandbox subscribes to when PIPEDRIVE_WEBHOOK_EVENTS is unset: `POST /pipedrive/deals` then shows an event. */
+const SANDBOX_WEBHOOK_EVENTS = ['*.deal'];
+/** Where the receiver is mounted (the module's default path). */
+export const WEBHOOK_RECEIVER_PATH = '/webhooks/pipedrive';
 
 export function loadAppConfig(env: Env): AppConfig {
   const parsed = envSchema.safeParse(env);
@@ -107,6 +120,13 @@ export function loadAppConfig(env: Env): AppConfig {
 
 function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): AppConfig {
   const port = vars.PORT;
+  const redirectUri = vars.PIPEDRIVE_REDIRECT_URI ?? `http://localhost:${port}/auth/pipedrive/callback`;
+  const events =
+    vars.PIPEDRIVE_WEBHOOK_EVENTS === undefined
+      ? sandbox
+        ? SANDBOX_WEBHOOK_EVENTS
+        : []
+      : vars.PIPEDRIVE_WEBHOOK_EVENTS.split(',').map((e) => e.trim()).filter(Boolean);
   return {
     port,
     production,
@@ -115,7 +135,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
     pipedrive: {
       clientId: vars.PIPEDRIVE_CLIENT_ID ?? 'sandbox-client',
       clientSecret: vars.PIPEDRIVE_CLIENT_SECRET ?? 'sandbox-secret',
-      redirectUri: vars.PIPEDRIVE_REDIRECT_URI ?? `http://localhost:${port}/auth/pipedrive/callback`,
+      redirectUri,
       oauthBaseUrl: vars.PIPEDRIVE_OAUTH_URL,
       encryptionKey: vars.PIPEDRIVE_ENCRYPTION_KEY ?? SANDBOX_ENCRYPTION_KEY,
       previousEncryptionKeys: vars.PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS.split(',').filter(Boolean),
@@ -127,6 +147,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       ...(vars.PIPEDRIVE_ALLOWED_ORIGINS && { allowedOrigins: originList('PIPEDRIVE_ALLOWED_ORIGINS', vars.PIPEDRIVE_ALLOWED_ORIGINS) }),
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
+    webhooks: { events, subscriptionUrl: vars.PIPEDRIVE_WEBHOOK_URL ?? `${new URL(redirectUri).origin}${WEBHOOK_RECEIVER_PATH}` },
     extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
   };
 }
