@@ -218,7 +218,11 @@ const httpUrl = () => z.url({ protocol: /^https?$/ });
 const redirectTarget = (path: string) =>
   hinted(
     path,
-    z.string().regex(/^[^\x00-\x20\x7f\\]+$/).pipe(z.union([httpUrl(), z.string().regex(/^\/(?![/])/)])),
+    z
+      .string()
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
+      .regex(/^[^\x00-\x20\x7f\\]+$/)
+      .pipe(z.union([httpUrl(), z.string().regex(/^\/(?![/])/)])),
     'must be an absolute http(s) URL or a path starting with a single "/", without backslashes, spaces or control characters',
   );
 /** A bare origin: scheme, host and port only. */

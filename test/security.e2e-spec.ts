@@ -156,6 +156,7 @@ describe('the reference app on SQLite', () => {
       expect(answer.status).toBe(502);
       const reflected = answer.json.pipedrive;
       expect(reflected.error.length).toBeLessThanOrEqual(200);
+      // eslint-disable-next-line no-control-regex -- control characters are what must not come back
       expect(JSON.stringify(answer.json)).not.toMatch(/[<>\u0000-\u001f]/);
       expect(answer.text).not.toContain(tokenLike);
       expect(reflected.requestId).toBeUndefined();
@@ -244,7 +245,9 @@ describe('PipedriveAuthModule settings an attacker would probe', () => {
     expect(stateLine).toMatch(/^__Host-pipedrive_session_state=.*; Path=\/;.*Secure/);
     expect(answer.status).toBe(302);
     expect(answer.headers['cache-control']).toBe('no-store');
-    const sessionLine = ([] as string[]).concat(answer.headers['set-cookie'] ?? []).find((line) => line.startsWith('__Host-pipedrive_session='));
+    const sessionLine = ([] as string[])
+      .concat(answer.headers['set-cookie'] ?? [])
+      .find((line) => line.startsWith('__Host-pipedrive_session='));
     expect(sessionLine).toMatch(/Secure/);
     expect(sessionLine).not.toMatch(/Domain=/i);
   });
@@ -320,13 +323,13 @@ describe('sessions die with their connection, on every instance (two instances, 
     expect(disconnect.status).toBe(200);
     expect((await me(a, session)).status).toBe(401);
 
-    clockB.advance(RECHECK_MS);
+    await clockB.advance(RECHECK_MS);
     expect((await me(b, session)).json).toMatchObject({ statusCode: 401, error: 'reauthorization_required' });
 
     const again = await connectAs(a, 831, 1);
     // B still holds "revoked" (also a 401) until its recheck; then it sees the new authorization's epoch.
     expect((await me(b, session)).status).toBe(401);
-    clockB.advance(RECHECK_MS);
+    await clockB.advance(RECHECK_MS);
     for (const instance of [a, b]) {
       expect((await me(instance, session)).json, `the cookie copied before the disconnect, on ${instance.url}`).toMatchObject({
         statusCode: 401,
@@ -341,7 +344,7 @@ describe('sessions die with their connection, on every instance (two instances, 
     expect((await me(b, session)).status).toBe(200);
     expect(await a.emulator.uninstall({ clientId: TEST_CLIENT.clientId, companyId: 832, userId: 1 })).toBe(200);
     expect((await me(a, session)).status).toBe(401);
-    clockB.advance(RECHECK_MS);
+    await clockB.advance(RECHECK_MS);
     // Refused by B itself, from the row: not by Pipedrive after B tried the dead token.
     const apiCalls = () => a.emulator.requests.filter((r) => r.auth === 'bearer').length;
     const before = apiCalls();
@@ -355,7 +358,7 @@ describe('sessions die with their connection, on every instance (two instances, 
     // The callback URL is A's: A completes the second authorization.
     const second = await connectAs(a, 833, 1);
     expect((await me(a, first.session)).json).toMatchObject({ error: 'session_ended' });
-    clockB.advance(RECHECK_MS);
+    await clockB.advance(RECHECK_MS);
     expect((await me(b, first.session)).json).toMatchObject({ error: 'session_ended' });
     expect((await me(b, second.session)).status).toBe(200);
   });

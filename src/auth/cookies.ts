@@ -38,10 +38,7 @@ export function readCookie(request: IncomingMessage, name: string): string | und
 
 /** Adds a Set-Cookie header, keeping any set earlier in the same response. */
 export function writeCookie(response: ServerResponse, name: string, value: string, attributes: CookieAttributes): void {
-  response.appendHeader(
-    'Set-Cookie',
-    serialize(name, value, { ...attributes, httpOnly: true, sameSite: 'lax', path: '/' }),
-  );
+  response.appendHeader('Set-Cookie', serialize(name, value, { ...attributes, httpOnly: true, sameSite: 'lax', path: '/' }));
 }
 
 /** Tells the browser to drop the cookie (same attributes, Max-Age=0). */

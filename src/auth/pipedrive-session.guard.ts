@@ -70,6 +70,10 @@ function refusal(reason: PipedriveSessionFailure): PipedriveAuthException {
         'This Pipedrive connection was disconnected or uninstalled; connect again.',
       );
     case 'ended':
-      return PipedriveAuthException.of(401, 'session_ended', 'This Pipedrive session has ended (disconnected or connected again); connect again.');
+      return PipedriveAuthException.of(
+        401,
+        'session_ended',
+        'This Pipedrive session has ended (disconnected or connected again); connect again.',
+      );
   }
 }

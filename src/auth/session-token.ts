@@ -41,7 +41,5 @@ export function verifySessionToken(token: string, secret: string, now: Date): Se
 }
 
 function mac(connectionId: string, epoch: string, expires: string, secret: string): Buffer {
-  return createHmac('sha256', secret)
-    .update(`nestjs-pipedrive/session/${VERSION}|${connectionId}|${epoch}|${expires}`)
-    .digest();
+  return createHmac('sha256', secret).update(`nestjs-pipedrive/session/${VERSION}|${connectionId}|${epoch}|${expires}`).digest();
 }
