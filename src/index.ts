@@ -8,6 +8,7 @@ export type {
 export type {
   PipedriveAuthModuleOptions,
   PipedriveClientOptions,
+  ResolvedPipedriveClientOptions,
   PipedriveRefreshSweepOptions,
   ResolvedPipedriveOptions,
 } from './pipedrive-auth.options.js';
@@ -50,6 +51,8 @@ export { MAX_PAGE_SIZE, type PipedrivePaginateOptions } from './client/paginatio
 export type * from './client/client.types.js';
 export type * from './client/resource.types.js';
 export type * from './client/resource-inputs.types.js';
+export type { PipedriveRedis } from './client/burst-limiter.js';
+export type { PipedriveBudgetState } from './client/daily-budget.js';
 export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';
 
 // App extensions: verified extension tokens, framing, JSON panels
@@ -72,7 +75,7 @@ export {
   type PipedriveExtensionContext,
   type PipedriveExtensionDecoratorOptions,
 } from './extensions/pipedrive-extension.decorator.js';
-export { PipedriveExtensionPage } from './extensions/pipedrive-extension-framing.js';
+export { PipedriveExtensionPage } from './extensions/pipedrive-extension.guard.js';
 export {
   PipedriveExtensionTokenVerifier,
   type PipedriveExtensionClaims,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
+import type { PipedriveRedis } from './client/burst-limiter.js';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {
@@ -137,7 +138,34 @@ export interface PipedriveClientOptions {
    * @default PIPEDRIVE_OPTION_DEFAULTS.client.connectionsPerOrigin
    */
   connectionsPerOrigin?: number;
+  /**
+   * A Redis client (ioredis v5, an optional peer) shared by every instance of the app: each token's
+   * burst window and each company's budget state are then kept there, exactly, instead of being
+   * inferred from Pipedrive's headers. If Redis stops answering, calls fall back to the headers.
+   * @default undefined (headers only)
+   */
+  redis?: PipedriveRedis;
+  /**
+   * Prefix of every Redis key the library writes (`{prefix}burst:...`, `{prefix}budget:...`).
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.redisKeyPrefix
+   */
+  redisKeyPrefix?: string;
+  /**
+   * The company's daily token budget as your Pipedrive plan grants it (30,000 x plan multiplier x
+   * seats), for the ledger's warnings; Pipedrive's own 429 stops calls whatever this says.
+   * @default undefined (no warnings)
+   */
+  dailyBudget?: number;
+  /**
+   * Fractions of `dailyBudget` at which a warning is logged, once per company and day each.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.budgetWarningFractions
+   */
+  budgetWarningFractions?: number[];
 }
+
+/** Client options after validation: defaults filled, Redis and the budget still optional. */
+export type ResolvedPipedriveClientOptions = Required<Omit<PipedriveClientOptions, 'redis' | 'dailyBudget'>> &
+  Pick<PipedriveClientOptions, 'redis' | 'dailyBudget'>;
 
 /** Options of the background refresh sweep (`options.refreshSweep`). */
 export interface PipedriveRefreshSweepOptions {
@@ -157,7 +185,7 @@ export interface ResolvedPipedriveOptions extends Required<
   successRedirect?: string;
   browserSuccessRedirect?: string;
   failureRedirect?: string;
-  client: Required<PipedriveClientOptions>;
+  client: ResolvedPipedriveClientOptions;
   /** Unset when the sweep is off. */
   refreshSweep?: Required<PipedriveRefreshSweepOptions>;
 }
@@ -179,7 +207,14 @@ export const PIPEDRIVE_OPTION_DEFAULTS = {
   refreshLeaseSeconds: 30,
   tokenRequestTimeoutMs: 10_000,
   tokenCacheSize: 10_000,
-  client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64 },
+  client: {
+    timeoutMs: 30_000,
+    maxRetries: 2,
+    maxRateLimitRetries: 3,
+    connectionsPerOrigin: 64,
+    redisKeyPrefix: 'pipedrive:',
+    budgetWarningFractions: [0.8, 0.95] as number[],
+  },
   refreshSweep: { batchSize: 100 },
 } as const;
 
@@ -238,8 +273,24 @@ const clientSchema = hinted(
     maxRetries: wholeOr('client.maxRetries', 0, 10, '', D.client.maxRetries),
     maxRateLimitRetries: wholeOr('client.maxRateLimitRetries', 0, 10, '', D.client.maxRateLimitRetries),
     connectionsPerOrigin: wholeOr('client.connectionsPerOrigin', 1, 1024, '', D.client.connectionsPerOrigin),
+    redis: hinted(
+      'client.redis',
+      z.custom<PipedriveRedis>((value) => typeof (value as PipedriveRedis | null)?.evalsha === 'function').optional(),
+      'must be an ioredis client (new Redis(url)), or unset to pace from the rate-limit headers alone',
+    ),
+    redisKeyPrefix: hinted(
+      'client.redisKeyPrefix',
+      z.string().min(1).max(100).default(D.client.redisKeyPrefix),
+      `must be a non-empty string of at most 100 characters (default ${D.client.redisKeyPrefix})`,
+    ),
+    dailyBudget: hinted('client.dailyBudget', z.int().min(1).optional(), 'must be a whole number of API tokens per company and day, e.g. 30000, or unset'),
+    budgetWarningFractions: hinted(
+      'client.budgetWarningFractions',
+      z.array(z.number().gt(0).max(1)).default(() => [...D.client.budgetWarningFractions]),
+      `must be a list of fractions above 0 and at most 1 (default [${D.client.budgetWarningFractions.join(', ')}])`,
+    ),
   }),
-  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries and connectionsPerOrigin',
+  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget and budgetWarningFractions',
 );
 
 const refreshSweepSchema = hinted(

@@ -20,7 +20,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s'
 
   it('revert and run again', async () => {
     for (const _ of PIPEDRIVE_MIGRATIONS) await instance.dataSource.undoLastMigration();
-    for (const table of ['pipedrive_connections', 'pipedrive_webhooks', 'pipedrive_webhook_events']) {
+    for (const table of ['pipedrive_connections', 'pipedrive_webhooks', 'pipedrive_webhook_events', 'pipedrive_company_budgets']) {
       expect(await instance.dataSource.query(`SELECT 1 FROM ${table}`).catch(() => 'gone')).toBe('gone');
     }
     expect(await instance.dataSource.runMigrations()).toHaveLength(PIPEDRIVE_MIGRATIONS.length);

@@ -1,4 +1,4 @@
-import type { AccessTokenSource } from './request-context.js';
+import type { AccessTokenSource } from './execute-request.js';
 
 /** The API version of an SDK class: `v1` or `v2`. */
 export type PipedriveSdkVersion = 'v1' | 'v2';

@@ -9,6 +9,8 @@ export const PIPEDRIVE_EVENTS = {
   refreshed: 'pipedrive.connection.refreshed',
   reauthorizationRequired: 'pipedrive.connection.reauthorization_required',
   revoked: 'pipedrive.connection.revoked',
+  /** Pipedrive's daily token budget of the company is spent; once per exhaustion across instances. */
+  budgetExhausted: 'pipedrive.company.budget_exhausted',
 } as const;
 
 /** The name of a connection event. */
@@ -20,8 +22,10 @@ export interface PipedriveConnectionEvent {
   connectionId: string;
   companyId: number;
   userId: number;
-  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`. */
+  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`, `budget_exhausted`. */
   reason?: string;
+  /** `budget_exhausted` only: when the company's budget returns, ISO 8601. The connection is the one whose call met it. */
+  resetAt?: string;
 }
 
 /** A listener of `PipedriveEvents.on`; a failure is logged and does not break token handling. */

@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Logger } from 'typeorm';
 import type { PipedriveClient } from '../../src/client/pipedrive.client.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
+import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import type { TokenService } from '../../src/tokens/token.service.js';
 import { startTestApp } from './test-app.js';
@@ -23,6 +24,8 @@ export async function startClientContext(
   options: Partial<PipedriveAuthModuleOptions> = {},
   /** Sees every SQL query (benchmarks count them). */
   logger?: Logger,
+  /** Replaces the PipedriveClock provider (a ManualClock in tests); the system clock otherwise. */
+  clock?: PipedriveClock,
 ): Promise<ClientContext> {
   const started = await startTestApp({
     options: {
@@ -33,6 +36,7 @@ export async function startClientContext(
       ...options,
     },
     sqlLogger: logger,
+    clock,
     logLevels: ['error', 'warn'],
   });
   return {
