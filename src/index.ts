@@ -12,7 +12,7 @@ export type {
   PipedriveRefreshSweepOptions,
   ResolvedPipedriveOptions,
 } from './pipedrive-auth.options.js';
-export { PIPEDRIVE_OPTION_DEFAULTS } from './pipedrive-auth.options.js';
+export { PIPEDRIVE_OPTION_DEFAULTS, PIPEDRIVE_SANDBOX_SECRETS, isPipedriveOrigin } from './pipedrive-auth.options.js';
 export { InjectPipedriveOptions, PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
 export { InjectPipedriveClock, PipedriveClock, systemClock } from './pipedrive.clock.js';
 export * from './errors/pipedrive.errors.js';
@@ -25,7 +25,8 @@ export { PipedriveAuthController, type PipedriveConnectedBody } from './auth/pip
 export { PipedriveAuthGuard } from './auth/pipedrive-auth.guard.js';
 export { PipedriveConnectService, type PipedriveAfterConnect } from './auth/pipedrive-connect.service.js';
 export { PipedriveConnectionId } from './auth/pipedrive-connection-id.decorator.js';
-export { PipedriveSession } from './auth/pipedrive-session.js';
+export { PipedriveSession, type PipedriveSessionCheck, type PipedriveSessionFailure } from './auth/pipedrive-session.js';
+export { PipedriveSameOriginGuard } from './auth/pipedrive-same-origin.guard.js';
 export { PipedriveSessionGuard } from './auth/pipedrive-session.guard.js';
 export { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 

@@ -4,6 +4,7 @@ import { PipedriveAuthGuard } from './auth/pipedrive-auth.guard.js';
 import { PipedriveConnectService } from './auth/pipedrive-connect.service.js';
 import { PipedriveIdentityFetcher } from './auth/pipedrive-identity.js';
 import { PipedriveStrategy } from './auth/pipedrive-passport.adapter.js';
+import { PipedriveSameOriginGuard } from './auth/pipedrive-same-origin.guard.js';
 import { PipedriveSession } from './auth/pipedrive-session.js';
 import { PipedriveSessionGuard } from './auth/pipedrive-session.guard.js';
 import { PipedriveStateStore } from './auth/pipedrive-state.store.js';
@@ -30,6 +31,7 @@ const PUBLIC_PROVIDERS = [
   PipedriveConnectService,
   PipedriveAuthGuard,
   PipedriveSessionGuard,
+  PipedriveSameOriginGuard,
   PipedriveUninstallGuard,
 ];
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
-import { PIPEDRIVE_OPTION_DEFAULTS, type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
+import {
+  isTrustedApiDomain,
+  PIPEDRIVE_OPTION_DEFAULTS,
+  PIPEDRIVE_SANDBOX_SECRETS,
+  type PipedriveAuthModuleOptions,
+  resolvePipedriveOptions,
+} from './pipedrive-auth.options.js';
 
 const SECRET = 'client-secret-VALUE-that-must-never-appear';
 const valid: PipedriveAuthModuleOptions = {
@@ -124,5 +130,77 @@ describe('resolvePipedriveOptions', () => {
     expect(message).not.toContain(SECRET);
     expect(message).not.toContain('too-short-SECRET');
     expect(message).not.toContain('42');
+  });
+
+  it.each([
+    ['//evil.example'],
+    ['/\\evil.example'],
+    ['/\t/evil.example'],
+    ['/\n/evil.example'],
+    ['/ok\u0000'],
+    ['/a\\b'],
+    ['javascript:alert(1)'],
+    [' /leading-space'],
+  ])('refuses a redirect target a browser could read as another host: %j', (target) => {
+    expect(failure({ ...valid, successRedirect: target }).message).toContain('option "successRedirect" must');
+    expect(failure({ ...valid, failureRedirect: target }).message).toContain('option "failureRedirect" must');
+  });
+
+  it('accepts plain paths and absolute URLs as redirect targets', () => {
+    for (const target of ['/done', '/connect?retry=1', 'https://app.example.com/welcome']) {
+      expect(resolvePipedriveOptions({ ...valid, successRedirect: target }).successRedirect).toBe(target);
+    }
+  });
+
+  it("refuses the sandbox's published key and secret against Pipedrive, and accepts them against a test double", () => {
+    const sandbox = { ...valid, ...PIPEDRIVE_SANDBOX_SECRETS };
+    const { message } = failure(sandbox);
+    expect(message).toContain('option "encryptionKey" is the published sandbox key');
+    expect(message).toContain('option "sessionSecret" is the published sandbox secret');
+    expect(() => resolvePipedriveOptions({ ...sandbox, oauthBaseUrl: 'http://127.0.0.1:4000' })).not.toThrow();
+  });
+
+  it('refuses an http redirect URI in production unless it is localhost', () => {
+    const previous = process.env.NODE_ENV;
+    try {
+      for (const nodeEnv of ['production', 'Production', 'staging']) {
+        process.env.NODE_ENV = nodeEnv;
+        expect(failure({ ...valid, redirectUri: 'http://app.example.com/cb' }).message).toContain('option "redirectUri" must be https');
+        for (const host of ['localhost:3000', '127.0.0.1:3000']) {
+          expect(() => resolvePipedriveOptions({ ...valid, redirectUri: `http://${host}/cb` })).not.toThrow();
+        }
+      }
+      process.env.NODE_ENV = 'test';
+      expect(() => resolvePipedriveOptions({ ...valid, redirectUri: 'http://app.example.com/cb' })).not.toThrow();
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
+  it("defaults allowedOrigins to the redirect URI's origin", () => {
+    expect(resolvePipedriveOptions(valid).allowedOrigins).toEqual(['https://app.example.com']);
+    expect(failure({ ...valid, allowedOrigins: ['https://app.example.com/'] }).message).toContain('option "allowedOrigins" must');
+  });
+
+  it("trusts as api_domain only Pipedrive's https origins, the allow-list and a non-Pipedrive OAuth server's origin", () => {
+    const options = resolvePipedriveOptions({ ...valid, allowedApiDomains: ['https://api.example.com'] });
+    for (const trusted of ['https://acme.pipedrive.com', 'https://api.pipedrive.com/', 'https://api.example.com']) {
+      expect(isTrustedApiDomain(trusted, options), trusted).toBe(true);
+    }
+    for (const untrusted of [
+      'http://acme.pipedrive.com',
+      'https://acme.pipedrive.com:8443',
+      'https://pipedrive.com.evil.example',
+      'https://evilpipedrive.com',
+      'https://user@acme.pipedrive.com',
+      'https://acme.pipedrive.com/proxy',
+      'https://api.example.com.evil.example',
+      'not a url',
+    ]) {
+      expect(isTrustedApiDomain(untrusted, options), untrusted).toBe(false);
+    }
+    const double = resolvePipedriveOptions({ ...valid, oauthBaseUrl: 'http://127.0.0.1:4000' });
+    expect(isTrustedApiDomain('http://127.0.0.1:4000', double)).toBe(true);
+    expect(isTrustedApiDomain('http://127.0.0.1:4001', double)).toBe(false);
   });
 });

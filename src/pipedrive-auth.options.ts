@@ -46,6 +46,26 @@ export interface PipedriveAuthModuleOptions {
    */
   sessionCookieName?: string;
   /**
+   * How long an instance trusts what it last read of a session's connection (revoked or not, which
+   * authorization issued the cookie), in seconds: the longest another instance keeps honouring a session
+   * after a disconnect, uninstall or re-authorization. 0 reads the connection on every request.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.sessionRecheckSeconds
+   */
+  sessionRecheckSeconds?: number;
+  /**
+   * Origins (`https://app.example.com`) allowed to send state-changing requests to routes behind the
+   * session (PipedriveSessionGuard) or PipedriveSameOriginGuard; others get 403 `cross_site_request`.
+   * @default the origin of redirectUri
+   */
+  allowedOrigins?: string[];
+  /**
+   * Origins besides `https://*.pipedrive.com` that the token endpoint may name as a connection's
+   * `api_domain` (where its bearer token is sent). The origin of a non-Pipedrive `oauthBaseUrl` (the
+   * emulator, a test double) is trusted too. Any other api_domain fails the flow and nothing is stored.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.allowedApiDomains (none)
+   */
+  allowedApiDomains?: string[];
+  /**
    * Lifetime of the session cookie, in seconds.
    * @default PIPEDRIVE_OPTION_DEFAULTS.sessionMaxAgeSeconds (30 days)
    */
@@ -188,6 +208,8 @@ export const PIPEDRIVE_OPTION_DEFAULTS = {
   stateTtlSeconds: 600,
   sessionCookieName: 'pipedrive_session',
   sessionMaxAgeSeconds: 2_592_000,
+  sessionRecheckSeconds: 30,
+  allowedApiDomains: [] as string[],
   refreshLeaseSeconds: 30,
   tokenRequestTimeoutMs: 10_000,
   tokenCacheSize: 10_000,
@@ -229,9 +251,23 @@ function wholeOr(path: string, min: number, max: number, unit: string, fallback:
 }
 
 const httpUrl = () => z.url({ protocol: /^https?$/ });
-/** An absolute http(s) URL, or a path on this site ("/done"); never "//host" (an open redirect). */
+/**
+ * An absolute http(s) URL, or a path on this site ("/done"). Never anything a browser could read as
+ * another host: "//host", "/\\host" (browsers treat "\\" as "/"), or control characters and spaces
+ * (browsers drop tabs and newlines, so "/\t/host" is "//host").
+ */
 const redirectTarget = (path: string) =>
-  hinted(path, z.union([httpUrl(), z.string().regex(/^\/(?!\/)/)]), 'must be an absolute http(s) URL or a path starting with a single "/"');
+  hinted(
+    path,
+    z
+      .string()
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
+      .regex(/^[^\x00-\x20\x7f\\]+$/)
+      .pipe(z.union([httpUrl(), z.string().regex(/^\/(?![/])/)])),
+    'must be an absolute http(s) URL or a path starting with a single "/", without backslashes, spaces or control characters',
+  );
+/** A bare origin: scheme, host and port only. */
+const origin = z.url({ protocol: /^https?$/ }).refine((value) => new URL(value).origin === value);
 const base64Key = z.string().refine((value) => Buffer.from(value.trim(), 'base64').length === 32);
 /** RFC 6265 cookie-name characters. */
 const cookieName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/);
@@ -330,6 +366,17 @@ const optionsSchema = z.strictObject({
     z.boolean().optional(),
     'must be true or false; leave it unset to follow the scheme of redirectUri',
   ),
+  sessionRecheckSeconds: wholeOr('sessionRecheckSeconds', 0, 300, 'seconds', D.sessionRecheckSeconds),
+  allowedOrigins: hinted(
+    'allowedOrigins',
+    z.array(origin).optional(),
+    'must be a list of origins such as https://app.example.com (scheme, host and port only, no trailing slash)',
+  ),
+  allowedApiDomains: hinted(
+    'allowedApiDomains',
+    z.array(origin).default(() => [...D.allowedApiDomains]),
+    'must be a list of origins such as https://api.example.com (scheme, host and port only, no trailing slash)',
+  ),
   successRedirect: redirectTarget('successRedirect').optional(),
   browserSuccessRedirect: redirectTarget('browserSuccessRedirect').optional(),
   failureRedirect: redirectTarget('failureRedirect').optional(),
@@ -343,7 +390,9 @@ const optionsSchema = z.strictObject({
 /** Equal types, not merely assignable ones: an option added, dropped or retyped on one side only fails. */
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Flat<T> = { [K in keyof T]: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Flat<T[K]>) : T[K] } & {};
-type ResolvedBySchema = Flat<Omit<z.output<typeof optionsSchema>, 'secureCookies'> & { secureCookies: boolean }>;
+type ResolvedBySchema = Flat<
+  Omit<z.output<typeof optionsSchema>, 'secureCookies' | 'allowedOrigins'> & { secureCookies: boolean; allowedOrigins: string[] }
+>;
 /** Fails `tsc` when the documented interfaces drift from the schema that validates them. */
 const schemaMatchesInterfaces: [
   Equals<Flat<PipedriveAuthModuleOptions>, Flat<z.input<typeof optionsSchema>>>,
@@ -368,12 +417,80 @@ export function resolvePipedriveOptions(options: PipedriveAuthModuleOptions): Re
     const problems = [...new Set(parsed.error.issues.flatMap(describeIssue))];
     throw new PipedriveConfigurationError(`Invalid PipedriveAuthModule options: ${problems.join('; ')}.`);
   }
-  const { secureCookies, ...resolved } = parsed.data;
+  const { secureCookies, allowedOrigins, ...resolved } = parsed.data;
+  const oauthBaseUrl = resolved.oauthBaseUrl.replace(/\/+$/, '');
+  refuseUnsafeSettings({ ...resolved, oauthBaseUrl });
   return {
     ...resolved,
-    oauthBaseUrl: resolved.oauthBaseUrl.replace(/\/+$/, ''),
+    oauthBaseUrl,
     secureCookies: secureCookies ?? new URL(resolved.redirectUri).protocol === 'https:',
+    allowedOrigins: allowedOrigins ?? [new URL(resolved.redirectUri).origin],
   };
+}
+
+/**
+ * Secrets published with the reference app's sandbox (in its source, hence known to everyone): accepted
+ * only while `oauthBaseUrl` is not Pipedrive's own, i.e. against the emulator or another test double.
+ */
+export const PIPEDRIVE_SANDBOX_SECRETS = {
+  encryptionKey: Buffer.alloc(32, 's').toString('base64'),
+  sessionSecret: 'sandbox-only-session-secret-not-for-production',
+} as const;
+
+/** Whether `url` is served by Pipedrive itself: `https://pipedrive.com` or `https://<sub>.pipedrive.com`, default port. */
+export function isPipedriveOrigin(url: string): boolean {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  return (
+    parsed !== undefined &&
+    parsed.protocol === 'https:' &&
+    parsed.port === '' &&
+    parsed.username === '' &&
+    parsed.password === '' &&
+    /^([a-z0-9-]+\.)*pipedrive\.com$/.test(parsed.hostname)
+  );
+}
+
+/**
+ * Whether the token endpoint may name `apiDomain` as a connection's API origin, where its bearer token
+ * will be sent: Pipedrive's own origins, `allowedApiDomains`, and the origin of a non-Pipedrive `oauthBaseUrl`.
+ */
+export function isTrustedApiDomain(
+  apiDomain: string,
+  options: Pick<ResolvedPipedriveOptions, 'oauthBaseUrl' | 'allowedApiDomains'>,
+): boolean {
+  if (!URL.canParse(apiDomain)) return false;
+  const url = new URL(apiDomain);
+  // A path, query or credentials would change where requests go or what they carry.
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) return false;
+  if (isPipedriveOrigin(url.origin)) return true;
+  if (options.allowedApiDomains.includes(url.origin)) return true;
+  return !isPipedriveOrigin(options.oauthBaseUrl) && new URL(options.oauthBaseUrl).origin === url.origin;
+}
+
+/** Settings that parse but would fail open in production. */
+function refuseUnsafeSettings(options: { oauthBaseUrl: string; encryptionKey: string; sessionSecret: string; redirectUri: string }): void {
+  const problems: string[] = [];
+  if (isPipedriveOrigin(options.oauthBaseUrl)) {
+    if (options.encryptionKey.trim() === PIPEDRIVE_SANDBOX_SECRETS.encryptionKey) {
+      problems.push('option "encryptionKey" is the published sandbox key; generate your own with `openssl rand -base64 32`');
+    }
+    if (options.sessionSecret === PIPEDRIVE_SANDBOX_SECRETS.sessionSecret) {
+      problems.push('option "sessionSecret" is the published sandbox secret; generate your own with `openssl rand -base64 48`');
+    }
+  }
+  const redirect = new URL(options.redirectUri);
+  if (isProductionEnv(process.env.NODE_ENV) && redirect.protocol === 'http:' && !['localhost', '127.0.0.1'].includes(redirect.hostname)) {
+    problems.push('option "redirectUri" must be https in production (http is accepted only for localhost and 127.0.0.1)');
+  }
+  if (problems.length > 0) throw new PipedriveConfigurationError(`Invalid PipedriveAuthModule options: ${problems.join('; ')}.`);
+}
+
+/**
+ * Whether NODE_ENV names anything but development or test. Unknown spellings (`Production`, `prod`,
+ * `staging`) count as production: a typo must not turn the production checks off.
+ */
+export function isProductionEnv(nodeEnv: string | undefined): boolean {
+  return nodeEnv !== undefined && nodeEnv !== '' && !['development', 'test'].includes(nodeEnv);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

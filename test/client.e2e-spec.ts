@@ -159,18 +159,25 @@ describe('PipedriveClient against the emulator', () => {
     await expect(other.client.forConnection(id).users.me()).rejects.toThrow('PipedriveClient is closed');
   });
 
-  it('follows a changed api_domain after a refresh', async () => {
+  it('follows a changed api_domain after a refresh, when that origin is allowed', async () => {
     const proxy = await startCountingProxy(f.emu.url);
+    // api_domain is trusted only on *.pipedrive.com or in allowedApiDomains (issue 8).
+    const other = await startClientContext(f.emu.url, { allowedApiDomains: [proxy.url] });
     try {
-      f.emu.setApiDomain(1, proxy.url);
-      f.emu.invalidateAccessTokens(1);
-      await api.users.me(); // 401 at the old domain -> refresh answers the new one -> retried there
-      await api.users.me();
+      const user = { companyId: 4, userId: 1 };
+      const { id } = await other.connect(user, f.emu.grant({ clientId: 'client-app', ...user }));
+      const moved = other.client.forConnection(id);
+      f.emu.setApiDomain(4, proxy.url);
+      f.emu.invalidateAccessTokens(4);
+      await moved.users.me(); // 401 at the old domain -> refresh answers the new one -> retried there
+      await moved.users.me();
       expect(proxy.forwarded()).toBe(2);
-      expect((await f.tokens.findConnection(f.connectionId))?.apiDomain).toBe(proxy.url);
+      expect((await other.tokens.findConnection(id))?.apiDomain).toBe(proxy.url);
     } finally {
+      await other.close();
       proxy.server.closeAllConnections();
       proxy.server.close();
     }
   });
+
 });

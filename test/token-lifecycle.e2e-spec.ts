@@ -160,10 +160,10 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
 
   it('stores the api_domain Pipedrive returns on refresh', async () => {
     const { connection } = await fx.saveExpired(instance, user());
-    fx.emu.setApiDomain(connection.companyId, 'http://127.0.0.1:1/moved');
+    fx.emu.setApiDomain(connection.companyId, 'https://moved.pipedrive.com');
     const token = await instance.tokens.getAccessToken(connection.id);
-    expect(token.apiDomain).toBe('http://127.0.0.1:1/moved');
-    expect((await instance.tokens.findConnection(connection.id))?.apiDomain).toBe('http://127.0.0.1:1/moved');
+    expect(token.apiDomain).toBe('https://moved.pipedrive.com');
+    expect((await instance.tokens.findConnection(connection.id))?.apiDomain).toBe('https://moved.pipedrive.com');
   });
 
   it('keeps connections across a restart on the same database', async () => {

@@ -56,6 +56,8 @@ export class PipedriveAuthController {
   /** Pipedrive sends the browser here with `code` and `state` (or `error`). */
   @Get('callback')
   async callback(@Req() request: Request, @Res() response: Response): Promise<void> {
+    // Its answer (JSON, redirect or error) concerns a connection and sets the session: never cached.
+    response.setHeader('Cache-Control', 'no-store');
     const connection = await this.connect.complete(request, response, (connected) => this.onConnected(connected, request));
     if (this.options.successRedirect) return response.redirect(302, this.options.successRedirect);
     if (this.options.browserSuccessRedirect && request.accepts(['application/json', 'text/html']) === 'text/html') {
@@ -88,6 +90,7 @@ export class PipedriveAuthController {
     @PipedriveConnectionId() connectionId: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<{ status: 'revoked' }> {
+    response.setHeader('Cache-Control', 'no-store');
     await this.tokens.disconnect(connectionId);
     this.session.end(response);
     return { status: 'revoked' };

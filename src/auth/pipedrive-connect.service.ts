@@ -52,7 +52,7 @@ export class PipedriveConnectService {
       throw PipedriveAuthException.from(error, this.options.failureRedirect);
     }
     await afterConnect?.(connection);
-    this.session.start(response, connection.id);
+    await this.session.start(response, connection.id);
     return connection;
   }
 }

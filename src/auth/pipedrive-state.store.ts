@@ -9,7 +9,7 @@ import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveOAuthStateEntity } from '../database/pipedrive-oauth-state.entity.js';
 import { storageCall } from '../database/storage-call.js';
-import { clearCookie, readCookie, writeCookie } from './cookies.js';
+import { clearCookie, cookieName, readCookie, writeCookie } from './cookies.js';
 
 /** What the store hands to passport's `fail()` when a state is refused; the adapter turns it into a 403. */
 export interface PipedriveStateFailure {
@@ -48,7 +48,7 @@ export class PipedriveStateStore {
 
   /** Name of the cookie binding a pending state to the browser. */
   get cookieName(): string {
-    return `${this.options.sessionCookieName}_state`;
+    return cookieName(`${this.options.sessionCookieName}_state`, this.options.secureCookies);
   }
 
   // Arity matters: passport-oauth2 picks the call signature from `store.length` / `verify.length`.

@@ -244,11 +244,37 @@ function parseErrorBody(text: string): ErrorBody {
   }
 }
 
-/** A string field of the body, with the access token cut out should a server ever echo it. */
+/** Longest upstream text an error keeps (and our error answers reflect). */
+export const UPSTREAM_TEXT_MAX = 200;
+/** What a request id looks like; anything else is text someone chose for us to reflect. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Text from Pipedrive made safe to log and to reflect in our own answers: the access token cut out
+ * should a server ever echo it, any other token-like run (32+ token characters) too, then only letters,
+ * digits, spaces and plain punctuation (no markup, no control characters), at most UPSTREAM_TEXT_MAX characters.
+ */
+export function upstreamText(text: string, accessToken: string): string {
+  const cut = accessToken.length > 0 ? text.split(accessToken).join('[redacted]') : text;
+  const safe = cut
+    .replace(/[A-Za-z0-9_\-.:~+/=]{32,}/g, '[redacted]')
+    .replace(/[^\p{L}\p{N} .,:;!?'()[\]/_@#%+=-]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return safe.length > UPSTREAM_TEXT_MAX ? `${safe.slice(0, UPSTREAM_TEXT_MAX - 3)}...` : safe;
+}
+
+/** A string field of the body, made safe by {@link upstreamText}; bounded first, as a hostile body may be megabytes. */
 function errorField(value: unknown, accessToken: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return accessToken.length > 0 ? text.split(accessToken).join('[redacted]') : text;
+  const text = (typeof value === 'string' ? value : JSON.stringify(value)).slice(0, 4 * UPSTREAM_TEXT_MAX);
+  return upstreamText(text, accessToken) || undefined;
+}
+
+/** A request-id header, only when it looks like one. */
+function requestIdHeader(headers: ResponseHeaders, name: string): string | undefined {
+  const value = textHeader(headers, name);
+  return value !== undefined && REQUEST_ID.test(value) ? value : undefined;
 }
 
 /** Turns an error response into PipedriveApiError (PipedriveRateLimitError for 429). */
@@ -266,7 +292,7 @@ export function toApiError(
     error,
     errorInfo: errorField(body.error_info, request.accessToken),
     code: errorField(body.code ?? body.errorCode, request.accessToken),
-    requestId: textHeader(response.headers, 'x-request-id') ?? textHeader(response.headers, 'x-correlation-id'),
+    requestId: requestIdHeader(response.headers, 'x-request-id') ?? requestIdHeader(response.headers, 'x-correlation-id'),
     rateLimit,
   };
   const message = `Pipedrive ${request.method} ${request.path} answered ${response.status}${error ? `: ${error}` : ''}`;

@@ -34,12 +34,22 @@ export class ConnectionStore {
     return storageCall('read a connection', () => this.repo.findOneBy({ companyId, userId }));
   }
 
+  /** What decides whether a session cookie is still good: the row's status and session epoch. */
+  async findSessionState(id: string): Promise<Pick<PipedriveConnectionEntity, 'status' | 'sessionEpoch'> | null> {
+    return storageCall('read a connection', () => this.repo.findOne({ select: { status: true, sessionEpoch: true }, where: { id } }));
+  }
+
+  /** Starts a new session epoch: every session cookie signed with an earlier one stops matching. */
+  async setSessionEpoch(id: string, epoch: string): Promise<void> {
+    await storageCall('update a connection', () => this.repo.update({ id }, { sessionEpoch: epoch }));
+  }
+
   /**
    * Inserts a row for a new (company, user) unless one exists (a concurrent first authorization may
    * have won: `ON CONFLICT DO NOTHING` / `INSERT OR IGNORE`). Returns the stored row and whether it is ours.
    */
-  async insertOrGet(row: Omit<PipedriveConnectionEntity, 'id'>): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
-    const entity = this.repo.create({ ...row, id: randomUUID() });
+  async insertOrGet(row: Omit<PipedriveConnectionEntity, 'id' | 'sessionEpoch'>): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
+    const entity = this.repo.create({ ...row, id: randomUUID(), sessionEpoch: null });
     await storageCall('insert a connection', () => this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute());
     const stored = await this.findByUser(row.companyId, row.userId);
     if (!stored) throw new Error(`Pipedrive connection of company ${row.companyId} user ${row.userId} vanished while saving.`);

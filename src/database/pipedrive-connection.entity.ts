@@ -61,6 +61,10 @@ export class PipedriveConnectionEntity {
   @Column({ name: 'refresh_backoff_until', type: 'bigint', nullable: true, transformer: bigintNumber })
   refreshBackoffUntil!: number | null;
 
+  /** Random value of the latest authorization, signed into its session cookies; older cookies no longer match. */
+  @Column({ name: 'session_epoch', type: 'varchar', length: 43, nullable: true })
+  sessionEpoch!: string | null;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;
 

@@ -2,6 +2,7 @@ import { CreatePipedriveTables1767225600000 } from './migrations/1767225600000-c
 import { CreatePipedriveWebhookTables1767312000000 } from './migrations/1767312000000-create-pipedrive-webhook-tables.js';
 import { CreatePipedriveCompanyBudgets1767398400000 } from './migrations/1767398400000-create-pipedrive-company-budgets.js';
 import { PipedriveCompanyBudgetEntity } from './pipedrive-company-budget.entity.js';
+import { AddSessionEpoch1767830400000 } from './migrations/1767830400000-add-session-epoch.js';
 import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
 import { PipedriveOAuthStateEntity } from './pipedrive-oauth-state.entity.js';
 import { PipedriveWebhookEventEntity } from './pipedrive-webhook-event.entity.js';
@@ -21,4 +22,5 @@ export const PIPEDRIVE_MIGRATIONS = [
   CreatePipedriveTables1767225600000,
   CreatePipedriveWebhookTables1767312000000,
   CreatePipedriveCompanyBudgets1767398400000,
+  AddSessionEpoch1767830400000,
 ];

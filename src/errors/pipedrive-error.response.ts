@@ -36,6 +36,11 @@ const INTERNAL = 'The Pipedrive integration failed; see the server log.';
  */
 export function pipedriveErrorResponse(error: PipedriveError): PipedriveErrorResponse {
   if (error instanceof PipedriveReauthorizationRequiredError) {
+    // A token this instance cannot decrypt is the operator's problem (a key missing here, logged once
+    // per key by TokenSealer), not the browser's: it gets a plain 401, no internal reason.
+    if (error.reason === 'undecryptable') {
+      return answer(401, 'reauthorization_required', 'This Pipedrive connection must be authorized again; connect again.');
+    }
     return answer(401, 'reauthorization_required', error.message, { reason: error.reason });
   }
   if (error instanceof PipedriveExtensionNotConnectedError) {

@@ -60,11 +60,11 @@ describe('PipedriveOAuthClient', () => {
 
   it('refreshes: new access token, same refresh token, current api_domain', async () => {
     const grant = emu.grant(USER);
-    emu.setApiDomain(11, 'http://127.0.0.1:1/moved');
+    emu.setApiDomain(11, 'https://moved.pipedrive.com');
     const tokens = await client.refresh(grant.refreshToken);
     expect(tokens.accessToken).not.toBe(grant.accessToken);
     expect(tokens.refreshToken).toBe(grant.refreshToken);
-    expect(tokens.apiDomain).toBe('http://127.0.0.1:1/moved');
+    expect(tokens.apiDomain).toBe('https://moved.pipedrive.com');
     emu.setApiDomain(11, emu.url);
   });
 

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
-import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
+import { isTrustedApiDomain, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
 import type { PipedriveTokenSet } from './pipedrive-token.types.js';
 import { oauthErrorOf, parseTokenAnswer } from './token-response.parser.js';
@@ -57,6 +57,14 @@ export class PipedriveOAuthClient implements OnModuleDestroy {
         status: answer.status,
         transient: true,
       });
+    }
+    // The bearer token goes wherever api_domain points: a hijacked or spoofed answer must not pick that place.
+    if (!isTrustedApiDomain(parsed.tokens.apiDomain, this.options)) {
+      throw new PipedriveTokenEndpointError(
+        `Pipedrive's ${ENDPOINT[grant]} named an api_domain this app does not trust; nothing was stored. ` +
+          'If that origin is yours, add it to the allowedApiDomains option.',
+        { grant, status: answer.status, transient: false },
+      );
     }
     return parsed.tokens;
   }

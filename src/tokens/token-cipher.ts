@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import {
@@ -84,6 +85,10 @@ type TokenField = 'access' | 'refresh';
  * (`companyId:userId:access`), so ciphertexts cannot be swapped between rows or fields.
  */
 export class TokenSealer {
+  private readonly logger = new Logger('TokenService');
+  /** Key ids already reported: one error line per key, not one per request. */
+  private readonly reported = new Set<string>();
+
   constructor(private readonly cipher: TokenCipher) {}
 
   seal(owner: PipedriveIdentity, field: TokenField, token: string): string {
@@ -100,9 +105,26 @@ export class TokenSealer {
     try {
       return this.cipher.decrypt(sealed, sealContext(row, field));
     } catch (error) {
-      if (error instanceof TokenDecryptionError) throw new PipedriveReauthorizationRequiredError(row.id, 'undecryptable');
+      if (error instanceof TokenDecryptionError) {
+        this.report(TokenCipher.keyIdOf(sealed) ?? 'unknown-format', error.reason);
+        throw new PipedriveReauthorizationRequiredError(row.id, 'undecryptable');
+      }
       throw error;
     }
+  }
+
+  /** Tells the operator which key (by its public fingerprint, the key id) this instance is missing, once. */
+  private report(keyId: string, reason: TokenDecryptionError['reason']): void {
+    if (this.reported.has(keyId)) return;
+    this.reported.add(keyId);
+    const fix =
+      reason === 'unknown_key'
+        ? 'add that key to previousEncryptionKeys (PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS) on this instance'
+        : 'the stored value was written by another key with the same id or was altered';
+    this.logger.error(
+      `Stored Pipedrive tokens written with key ${keyId} cannot be decrypted here (${reason}); ${fix}. ` +
+        `This instance uses key ${this.cipher.currentKeyId}. Their users get 401 until then; reported once per key.`,
+    );
   }
 }
 

@@ -60,6 +60,30 @@ describe('loadAppConfig', () => {
     expect(error?.message).not.toContain('top-secret-value');
   });
 
+  it('falls back to the sandbox only when NODE_ENV is unset, development or test', () => {
+    for (const NODE_ENV of [undefined, 'development', 'test']) expect(loadAppConfig({ NODE_ENV }).sandbox).toBe(true);
+    for (const NODE_ENV of ['staging', 'Production', 'prod', 'PRODUCTION']) {
+      expect(() => loadAppConfig({ NODE_ENV }), NODE_ENV).toThrow(/Missing PIPEDRIVE_CLIENT_ID, .*SESSION_SECRET.*NODE_ENV=/);
+      expect(() => loadAppConfig({ NODE_ENV, PIPEDRIVE_SANDBOX: 'true' }), NODE_ENV).toThrow(/PIPEDRIVE_SANDBOX cannot be used/);
+      expect(loadAppConfig({ NODE_ENV, ...REAL }).sandbox).toBe(false);
+    }
+    expect(loadAppConfig({ PIPEDRIVE_SANDBOX: 'true', ...REAL }).sandbox).toBe(true);
+  });
+
+  it('reads PIPEDRIVE_ALLOWED_API_DOMAINS and PIPEDRIVE_ALLOWED_ORIGINS as origin lists', () => {
+    const config = loadAppConfig({
+      ...REAL,
+      PIPEDRIVE_ALLOWED_API_DOMAINS: 'https://api.example.com, https://eu.example.com',
+      PIPEDRIVE_ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
+    });
+    expect(config.pipedrive.allowedApiDomains).toEqual(['https://api.example.com', 'https://eu.example.com']);
+    expect(config.pipedrive.allowedOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
+    expect(loadAppConfig(REAL).pipedrive).not.toHaveProperty('allowedOrigins');
+    expect(() => loadAppConfig({ ...REAL, PIPEDRIVE_ALLOWED_API_DOMAINS: 'https://api.example.com/v1' })).toThrow(
+      /PIPEDRIVE_ALLOWED_API_DOMAINS/,
+    );
+  });
+
   it('reads the extensions JWT secret, unset meaning the client secret', () => {
     expect(loadAppConfig({}).extensions.jwtSecret).toBeUndefined();
     expect(loadAppConfig({ PIPEDRIVE_EXTENSIONS_JWT_SECRET: 'ext-secret' }).extensions.jwtSecret).toBe('ext-secret');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isProductionEnv, PIPEDRIVE_SANDBOX_SECRETS } from '../../pipedrive-auth.options.js';
 
 /** The reference app's configuration, read once from the environment at start-up. */
 export interface AppConfig {
@@ -17,6 +18,10 @@ export interface AppConfig {
     refreshMarginSeconds: number;
     requireState: boolean;
     sessionSecret: string;
+    /** Origins the token endpoint may name as api_domain besides Pipedrive's (PIPEDRIVE_ALLOWED_API_DOMAINS). */
+    allowedApiDomains: string[];
+    /** Origins allowed to send state-changing requests; unset: the redirect URI's (PIPEDRIVE_ALLOWED_ORIGINS). */
+    allowedOrigins?: string[];
     /** Unset: no background refresh. */
     refreshSweep?: { intervalSeconds: number };
   };
@@ -44,7 +49,7 @@ const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  NODE_ENV: z.string().default('development'),
+  NODE_ENV: z.string().optional(),
   PIPEDRIVE_SANDBOX: flag.optional(),
   PIPEDRIVE_CLIENT_ID: z.string().min(1).optional(),
   PIPEDRIVE_CLIENT_SECRET: z.string().min(1).optional(),
@@ -59,6 +64,8 @@ const envSchema = z.object({
   PIPEDRIVE_WEBHOOK_URL: z.url().optional(),
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
+  PIPEDRIVE_ALLOWED_API_DOMAINS: z.string().default(''),
+  PIPEDRIVE_ALLOWED_ORIGINS: z.string().default(''),
   PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
 });
 
@@ -73,11 +80,10 @@ const REQUIRED_OUTSIDE_SANDBOX = [
 ] as const;
 
 /**
- * Well-known sandbox-only secrets: the emulator's tokens are worthless and die with the process,
- * and fixed values keep the sandbox database readable across restarts. Never used in production.
+ * Well-known sandbox-only secrets: the emulator's tokens are worthless and die with the process, and
+ * fixed values keep the sandbox database readable across restarts. The library refuses them against Pipedrive.
  */
-const SANDBOX_ENCRYPTION_KEY = Buffer.alloc(32, 's').toString('base64');
-const SANDBOX_SESSION_SECRET = 'sandbox-only-session-secret-not-for-production';
+const { encryptionKey: SANDBOX_ENCRYPTION_KEY, sessionSecret: SANDBOX_SESSION_SECRET } = PIPEDRIVE_SANDBOX_SECRETS;
 /** What the sandbox subscribes to when PIPEDRIVE_WEBHOOK_EVENTS is unset: `POST /pipedrive/deals` then shows an event. */
 const SANDBOX_WEBHOOK_EVENTS = ['*.deal'];
 /** Where the receiver is mounted (the module's default path). */
@@ -90,17 +96,22 @@ export function loadAppConfig(env: Env): AppConfig {
     throw new AppConfigError(`Invalid environment: ${problems.join('; ')}. See .env.example.`);
   }
   const vars = parsed.data;
-  const production = vars.NODE_ENV === 'production';
+  // Fail closed: only an unset, `development` or `test` NODE_ENV may fall back to the sandbox.
+  const production = isProductionEnv(vars.NODE_ENV);
   const sandbox = vars.PIPEDRIVE_SANDBOX ?? (!production && !vars.PIPEDRIVE_CLIENT_ID);
   if (sandbox && production) {
-    throw new AppConfigError('PIPEDRIVE_SANDBOX cannot be used with NODE_ENV=production; set real Pipedrive credentials.');
+    throw new AppConfigError(
+      `PIPEDRIVE_SANDBOX cannot be used with NODE_ENV=${vars.NODE_ENV} (only unset, development or test); set real Pipedrive credentials.`,
+    );
   }
   if (!sandbox) {
     const missing = REQUIRED_OUTSIDE_SANDBOX.filter((name) => !vars[name]);
     if (missing.length > 0) {
       throw new AppConfigError(
         `Missing ${missing.join(', ')}: set them (see .env.example)` +
-          (production ? '.' : ', or set PIPEDRIVE_SANDBOX=true to use the built-in emulator.'),
+          (production
+            ? ` (NODE_ENV=${vars.NODE_ENV} is neither development nor test, so the sandbox stays off).`
+            : ', or set PIPEDRIVE_SANDBOX=true to use the built-in emulator.'),
       );
     }
   }
@@ -131,11 +142,25 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       refreshMarginSeconds: vars.PIPEDRIVE_REFRESH_MARGIN_SECONDS,
       requireState: vars.PIPEDRIVE_REQUIRE_STATE,
       sessionSecret: vars.SESSION_SECRET ?? SANDBOX_SESSION_SECRET,
+      // The origin of a non-Pipedrive PIPEDRIVE_OAUTH_URL (the sandbox, a test double) the library trusts itself.
+      allowedApiDomains: originList('PIPEDRIVE_ALLOWED_API_DOMAINS', vars.PIPEDRIVE_ALLOWED_API_DOMAINS),
+      ...(vars.PIPEDRIVE_ALLOWED_ORIGINS && { allowedOrigins: originList('PIPEDRIVE_ALLOWED_ORIGINS', vars.PIPEDRIVE_ALLOWED_ORIGINS) }),
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
     webhooks: { events, subscriptionUrl: vars.PIPEDRIVE_WEBHOOK_URL ?? `${new URL(redirectUri).origin}${WEBHOOK_RECEIVER_PATH}` },
     extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
   };
+}
+
+/** Comma-separated origins (`https://host[:port]`), each checked, so a typo names the variable at start-up. */
+function originList(name: string, value: string): string[] {
+  const origins = value.split(',').map((item) => item.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      throw new AppConfigError(`${name} must list origins such as https://api.example.com, comma-separated (no path, no trailing slash).`);
+    }
+  }
+  return origins;
 }
 
 export function parseDatabaseUrl(url: string): DatabaseConfig {

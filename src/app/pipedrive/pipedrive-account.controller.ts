@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
-import { PipedriveConnectionId, PipedriveSessionGuard } from '../../index.js';
+import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { PipedriveAuthException, PipedriveConnectionId, PipedriveSessionGuard } from '../../index.js';
 import { parseCreateDeal } from './create-deal.dto.js';
 import { parseListQuery } from './list-query.dto.js';
 import { PipedriveAccountService } from './pipedrive-account.service.js';
@@ -23,7 +23,15 @@ export class PipedriveAccountController {
 
   @Post('deals')
   @HttpCode(201)
-  createDeal(@PipedriveConnectionId() connectionId: string, @Body() body: unknown) {
+  createDeal(
+    @PipedriveConnectionId() connectionId: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+  ) {
+    // JSON only: a form or text/plain body is what a cross-site <form> can send without a preflight.
+    if (contentType?.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      throw PipedriveAuthException.of(415, 'unsupported_media_type', 'Send the deal as JSON (Content-Type: application/json).');
+    }
     return this.account.createDeal(connectionId, parseCreateDeal(body));
   }
 

@@ -27,8 +27,13 @@ export class HomeController {
   @Get()
   @Header('cache-control', 'no-store')
   async home(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const connectionId = this.session.connectionIdOf(request);
-    if (connectionId === undefined) return void response.type('html').send(connectPage());
+    const session = await this.session.check(request);
+    if (!session.ok) {
+      if (session.reason === 'missing' || session.reason === 'invalid') return void response.type('html').send(connectPage());
+      this.session.end(response);
+      return void response.type('html').send(connectPage('Your Pipedrive connection has ended; connect again to continue.'));
+    }
+    const { connectionId } = session;
     const client = this.pipedrive.forConnection(connectionId);
     try {
       const [user, deals] = await Promise.all([client.users.me(), client.deals.all(undefined, { pageSize: 500 })]);
