@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
+import type { PipedriveRedis } from './client/burst-limiter.js';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {
@@ -116,7 +117,34 @@ export interface PipedriveClientOptions {
    * @default 64
    */
   connectionsPerOrigin?: number;
+  /**
+   * A Redis client (ioredis v5, an optional peer) shared by every instance of the app: each token's
+   * burst window and each company's budget state are then kept there, exactly, instead of being
+   * inferred from Pipedrive's headers. If Redis stops answering, calls fall back to the headers.
+   * @default undefined (headers only)
+   */
+  redis?: PipedriveRedis;
+  /**
+   * Prefix of every Redis key the library writes (`{prefix}burst:...`, `{prefix}budget:...`).
+   * @default 'pipedrive:'
+   */
+  redisKeyPrefix?: string;
+  /**
+   * The company's daily token budget as your Pipedrive plan grants it (30,000 x plan multiplier x
+   * seats), for the ledger's warnings; Pipedrive's own 429 stops calls whatever this says.
+   * @default undefined (no warnings)
+   */
+  dailyBudget?: number;
+  /**
+   * Fractions of `dailyBudget` at which a warning is logged, once per company and day each.
+   * @default [0.8, 0.95]
+   */
+  budgetWarningFractions?: number[];
 }
+
+/** Client options after validation: defaults filled, Redis and the budget still optional. */
+export type ResolvedPipedriveClientOptions = Required<Omit<PipedriveClientOptions, 'redis' | 'dailyBudget'>> &
+  Pick<PipedriveClientOptions, 'redis' | 'dailyBudget'>;
 
 export interface PipedriveRefreshSweepOptions {
   /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */
@@ -134,7 +162,7 @@ export interface ResolvedPipedriveOptions
   successRedirect?: string;
   browserSuccessRedirect?: string;
   failureRedirect?: string;
-  client: Required<PipedriveClientOptions>;
+  client: ResolvedPipedriveClientOptions;
   /** Unset when the sweep is off. */
   refreshSweep?: Required<PipedriveRefreshSweepOptions>;
 }
@@ -152,6 +180,10 @@ const clientSchema = z.strictObject({
   maxRetries: z.int().min(0).max(10).default(2),
   maxRateLimitRetries: z.int().min(0).max(10).default(3),
   connectionsPerOrigin: z.int().min(1).max(1024).default(64),
+  redis: z.custom<PipedriveRedis>((value) => typeof (value as PipedriveRedis | null)?.evalsha === 'function').optional(),
+  redisKeyPrefix: z.string().min(1).max(100).default('pipedrive:'),
+  dailyBudget: z.int().min(1).optional(),
+  budgetWarningFractions: z.array(z.number().gt(0).max(1)).default([0.8, 0.95]),
 });
 
 export const DEFAULT_SWEEP_BATCH_SIZE = 100;
@@ -212,11 +244,15 @@ const HINTS: Record<string, string> = {
   refreshSweep: 'must be an object { intervalSeconds, batchSize? }, or unset to turn the background refresh off',
   'refreshSweep.intervalSeconds': 'must be a whole number of seconds from 1 to 86400 between two sweeps, e.g. 60',
   'refreshSweep.batchSize': 'must be a whole number of connections per sweep from 1 to 10000 (default 100)',
-  client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries and connectionsPerOrigin',
+  client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget and budgetWarningFractions',
   'client.timeoutMs': 'must be a whole number of milliseconds from 100 to 600000 (default 30000)',
   'client.maxRetries': 'must be a whole number from 0 to 10 (default 2)',
   'client.maxRateLimitRetries': 'must be a whole number from 0 to 10 (default 3)',
   'client.connectionsPerOrigin': 'must be a whole number from 1 to 1024 (default 64)',
+  'client.redis': 'must be an ioredis client (new Redis(url)), or unset to pace from the rate-limit headers alone',
+  'client.redisKeyPrefix': 'must be a non-empty string of at most 100 characters (default pipedrive:)',
+  'client.dailyBudget': 'must be a whole number of API tokens per company and day, e.g. 30000, or unset',
+  'client.budgetWarningFractions': 'must be a list of fractions above 0 and at most 1 (default [0.8, 0.95])',
 };
 
 /**

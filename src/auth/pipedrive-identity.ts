@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { request } from 'undici';
-import { toApiError } from '../client/api-error.js';
-import { readRateLimit } from '../client/rate-limit-headers.js';
+import { readRateLimit, toApiError } from '../client/http-transport.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveApiError, PipedriveNetworkError, PipedriveTimeoutError } from '../errors/pipedrive.errors.js';
@@ -34,7 +33,7 @@ export class PipedriveIdentityFetcher {
       throw new Failure(`Pipedrive GET ${PATH} ${why}`, { method: 'GET', path: PATH }, { cause: error });
     }
     const call = { method: 'GET', path: PATH, accessToken };
-    if (answer.status >= 300) throw toApiError(call, answer, readRateLimit(answer.headers));
+    if (answer.status >= 300) throw toApiError(call, answer, readRateLimit(answer.headers, Date.now()));
     return parseIdentity(answer.status, answer.text);
   }
 }

@@ -1,14 +1,51 @@
-import { PipedriveNetworkError, PipedriveTimeoutError } from '../errors/pipedrive.errors.js';
-import { toApiError } from './api-error.js';
+import { PipedriveNetworkError, PipedriveTimeoutError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
+import type { ResolvedPipedriveClientOptions } from '../pipedrive-auth.options.js';
+import type { PipedriveClock } from '../pipedrive.clock.js';
+import type { GetAccessTokenOptions, PipedriveAccessToken } from '../tokens/pipedrive-token.types.js';
 import { toApiPath, toQueryString } from './api-path.js';
-import { MAX_RATE_LIMIT_WAIT_MS, rateLimitWaitMs, retryWaitMs, sleep, withJitter } from './backoff.js';
+import type { BurstLimiters } from './burst-limiter.js';
+import { apiCallCost, budgetExhaustedForMs, type DailyBudget } from './daily-budget.js';
 import type { PipedriveHttpMethod, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
-import { readRateLimit } from './rate-limit-headers.js';
-import type { RequestContext } from './request-context.js';
-import { sendAttempt, type Answer, type Attempt } from './send-attempt.js';
-import { toResponse } from './to-response.js';
+import { readRateLimit, sendAttempt, toApiError, toResponse, type Attempt, type HttpPools, type RawResponse } from './http-transport.js';
+
+/** What a call needs from TokenService: a valid token, and a fresh one after a 401. */
+export interface AccessTokenSource {
+  getAccessToken(connectionId: string, options?: GetAccessTokenOptions): Promise<PipedriveAccessToken>;
+}
+
+/** Shared by every bound client of one PipedriveClient. */
+export interface RequestContext {
+  readonly tokens: AccessTokenSource;
+  readonly pools: HttpPools;
+  readonly limiters: BurstLimiters;
+  readonly budget: DailyBudget;
+  readonly clock: PipedriveClock;
+  readonly options: ResolvedPipedriveClientOptions;
+}
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+/** Longest wait a 429 or 5xx may ask for; beyond it (e.g. a spent daily budget) the call fails at once. */
+export const MAX_RATE_LIMIT_WAIT_MS = 60_000;
+
+/**
+ * Wait before retrying a 429: what Pipedrive asked for (`Retry-After`, else `x-ratelimit-reset`),
+ * else exponential backoff from 1 s, half of Pipedrive's 2 s burst window.
+ */
+export function rateLimitWaitMs(state: PipedriveRateLimitState, attempt: number): number {
+  const seconds = state.retryAfterSeconds ?? state.resetSeconds;
+  return seconds === undefined ? Math.min(1_000 * 2 ** attempt, 16_000) : seconds * 1_000;
+}
+
+/** Wait before retrying a 5xx or a network failure: the server's `Retry-After`, else backoff from 200 ms. */
+export function retryWaitMs(attempt: number, retryAfterSeconds?: number): number {
+  return retryAfterSeconds === undefined ? Math.min(200 * 2 ** attempt, 5_000) : retryAfterSeconds * 1_000;
+}
+
+/** Adds up to 20% + 100 ms, never less, so callers that waited together don't come back in one burst. */
+export function withJitter(ms: number): number {
+  return ms + Math.random() * (100 + ms * 0.2);
+}
 
 /** undici's message and code, e.g. `other side closed (UND_ERR_SOCKET)`; they never carry headers. */
 function describe(cause: unknown): string {
@@ -16,7 +53,7 @@ function describe(cause: unknown): string {
   return code ? `${message} (${code})` : String(message);
 }
 
-/** Waits for the caller's signal-aware `wait`, turning an abort into PipedriveTimeoutError. */
+/** Waits for a signal-aware wait, turning an abort into PipedriveTimeoutError. */
 async function waitOrAbort(wait: Promise<void>, attempt: Attempt): Promise<void> {
   try {
     await wait;
@@ -27,8 +64,10 @@ async function waitOrAbort(wait: Promise<void>, attempt: Attempt): Promise<void>
 }
 
 /**
- * Sends one call as a connection: paced by its rate limiter; 401 -> one token refresh and one retry;
+ * Sends one call as a connection: refused at once while the company's daily budget is spent; paced by
+ * its burst limiter; every answered call booked in the budget's ledger; 401 -> one token refresh and one retry;
  * 429 -> bounded waits as the headers say; 5xx and network failures -> bounded retries when idempotent.
+ * Every wait is a sleep of the injected clock.
  */
 export async function executeRequest<T>(
   ctx: RequestContext,
@@ -39,9 +78,14 @@ export async function executeRequest<T>(
 ): Promise<PipedriveResponse<T>> {
   const apiPath = toApiPath(path);
   const { signal } = options;
+  const { clock } = ctx;
   const retryable = options.idempotent ?? IDEMPOTENT.has(method);
   const limiter = ctx.limiters.get(connectionId);
   let token = await ctx.tokens.getAccessToken(connectionId);
+  const { budget } = ctx;
+  const companyId = token.companyId;
+  const admitted = budget.admit(companyId);
+  if (admitted !== undefined) await admitted;
   const attempt: Attempt = {
     method,
     path: apiPath,
@@ -56,43 +100,46 @@ export async function executeRequest<T>(
   let rateLimitWaits = 0;
   for (;;) {
     const pool = ctx.pools.get(token.apiDomain);
-    const wait = limiter.acquire(signal);
+    const wait = limiter.acquire(signal, attempt.accessToken);
     if (wait !== undefined) await waitOrAbort(wait, attempt);
-    const startedAt = Date.now();
-    let answer: Answer;
+    const startedAt = clock.now();
+    let response: RawResponse;
     try {
-      answer = await sendAttempt(pool, attempt);
+      response = await sendAttempt(pool, attempt);
     } catch (cause) {
-      limiter.release(Date.now() - startedAt);
+      limiter.release(clock.now() - startedAt);
       if (cause instanceof PipedriveTimeoutError) throw cause;
       const failure = new PipedriveNetworkError(`Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`, { method, path: apiPath }, { cause });
       if (!retryable || retries >= ctx.options.maxRetries) throw failure;
-      await waitOrAbort(sleep(withJitter(retryWaitMs(retries++)), signal), attempt);
+      await waitOrAbort(clock.sleep(withJitter(retryWaitMs(retries++)), signal), attempt);
       continue;
     }
-    const status = answer.status;
-    const rateLimit = readRateLimit(answer.headers);
-    limiter.release(Date.now() - startedAt, status, rateLimit);
-    if (status < 300) return toResponse<T>(attempt, answer, rateLimit);
+    const status = response.status;
+    const now = clock.now();
+    const rateLimit = readRateLimit(response.headers, now);
+    limiter.release(now - startedAt, status, rateLimit);
+    if (status !== 429) budget.spend(companyId, apiCallCost(method, apiPath));
+    if (status < 300) return toResponse<T>(attempt, response, rateLimit);
     if (status === 401 && !refreshed) {
       refreshed = true;
       token = await ctx.tokens.getAccessToken(connectionId, { rejectedToken: token.accessToken });
       attempt.accessToken = token.accessToken;
       continue;
     }
-    const error = toApiError(attempt, answer, rateLimit);
+    const error = toApiError(attempt, response, rateLimit);
     if (status === 429) {
+      const exhaustedForMs = budgetExhaustedForMs(rateLimit);
+      if (exhaustedForMs !== undefined) throw await budget.exhaust(token, exhaustedForMs);
       const waitMs = rateLimitWaitMs(rateLimit, rateLimitWaits);
       if (rateLimitWaits >= ctx.options.maxRateLimitRetries || waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;
       rateLimitWaits += 1;
-      limiter.pause(Date.now() + waitMs);
-      await waitOrAbort(sleep(withJitter(waitMs), signal), attempt);
+      limiter.pause(now + waitMs);
+      await waitOrAbort(clock.sleep(withJitter(waitMs), signal), attempt);
       continue;
     }
     if (status < 500 || !retryable || retries >= ctx.options.maxRetries) throw error;
     const waitMs = retryWaitMs(retries++, rateLimit.retryAfterSeconds);
     if (waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;
-    await waitOrAbort(sleep(withJitter(waitMs), signal), attempt);
+    await waitOrAbort(clock.sleep(withJitter(waitMs), signal), attempt);
   }
 }
-

@@ -1,8 +1,7 @@
 import type { PipedriveRequestOptions, PipedriveResponse, PipedriveHttpMethod } from './client.types.js';
-import { executeRequest } from './execute-request.js';
+import { executeRequest, type RequestContext } from './execute-request.js';
 import { collect, paginate, paginatePages, type PipedrivePaginateOptions } from './pagination.js';
 import { PipedriveResource } from './pipedrive-resource.js';
-import type { RequestContext } from './request-context.js';
 import type { PipedriveSdkApiClass, PipedriveSdkVersion } from './sdk-configuration.js';
 import { sdkConfiguration } from './sdk-configuration.js';
 import type * as In from './resource-inputs.types.js';

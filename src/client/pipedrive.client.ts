@@ -1,12 +1,18 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { PipedriveCompanyBudgetEntity } from '../database/pipedrive-company-budget.entity.js';
+import { PIPEDRIVE_EVENTS, PipedriveEvents } from '../tokens/pipedrive-events.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
-import { HttpPools } from './http-pools.js';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import { BurstLimiters, SharedBurstWindow } from './burst-limiter.js';
+import { DailyBudget, type PipedriveBudgetState } from './daily-budget.js';
+import type { RequestContext } from './execute-request.js';
+import { HttpPools } from './http-transport.js';
 import { PipedriveConnectionClient } from './pipedrive-connection.client.js';
-import { RateLimiters } from './rate-limiters.js';
-import type { RequestContext } from './request-context.js';
 
 /** Most (company, user) -> connection id lookups kept; ids never change for a pair. */
 const USER_CACHE_SIZE = 10_000;
@@ -24,11 +30,24 @@ export class PipedriveClient implements OnModuleDestroy {
   constructor(
     private readonly tokens: TokenService,
     @InjectPipedriveOptions() options: ResolvedPipedriveOptions,
+    @InjectPipedriveClock() clock: PipedriveClock,
+    @InjectRepository(PipedriveCompanyBudgetEntity) budgets: Repository<PipedriveCompanyBudgetEntity>,
+    events: PipedriveEvents,
   ) {
+    const { redis, redisKeyPrefix, dailyBudget, budgetWarningFractions } = options.client;
+    const budget = new DailyBudget(
+      clock,
+      { dailyBudget, warningFractions: budgetWarningFractions },
+      budgets,
+      redis && { client: redis, keyPrefix: redisKeyPrefix },
+      (caller, resetAt) => events.emit({ type: PIPEDRIVE_EVENTS.budgetExhausted, ...caller, reason: 'budget_exhausted', resetAt: resetAt.toISOString() }),
+    );
     this.context = {
       tokens,
       pools: new HttpPools(options.client.connectionsPerOrigin),
-      limiters: new RateLimiters(),
+      limiters: new BurstLimiters(clock, redis && new SharedBurstWindow(redis, redisKeyPrefix)),
+      budget,
+      clock,
       options: options.client,
     };
   }
@@ -44,6 +63,14 @@ export class PipedriveClient implements OnModuleDestroy {
    */
   forUser(companyId: number, userId: number): PipedriveConnectionClient {
     return new PipedriveConnectionClient(this.context, () => this.lookUp(companyId, userId));
+  }
+
+  /**
+   * A company's daily token budget as this app knows it: tokens spent today by every instance (by
+   * Pipedrive's cost table), the configured budget, and until when Pipedrive refuses calls, if it does.
+   */
+  budget(companyId: number): Promise<PipedriveBudgetState> {
+    return this.context.budget.state(companyId);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { AccessTokenSource } from './request-context.js';
+import type { AccessTokenSource } from './execute-request.js';
 
 export type PipedriveSdkVersion = 'v1' | 'v2';
 

@@ -103,6 +103,20 @@ export class PipedriveApiError extends PipedriveError {
 /** Still rate-limited after the bounded number of waits. */
 export class PipedriveRateLimitError extends PipedriveApiError {}
 
+/**
+ * The company's daily token budget at Pipedrive is spent: no call for it leaves until `resetAt`.
+ * Thrown at once, without a request, by every instance that has learnt it.
+ */
+export class PipedriveBudgetExhaustedError extends PipedriveError {
+  constructor(
+    readonly companyId: number,
+    /** When Pipedrive grants the company a new budget. */
+    readonly resetAt: Date,
+  ) {
+    super(`Pipedrive's daily API budget of company ${companyId} is spent until ${resetAt.toISOString()}; calls resume then.`);
+  }
+}
+
 /** The request never got an HTTP answer (connection refused, reset, DNS). */
 export class PipedriveNetworkError extends PipedriveError {
   constructor(

@@ -9,6 +9,8 @@ export const PIPEDRIVE_EVENTS = {
   refreshed: 'pipedrive.connection.refreshed',
   reauthorizationRequired: 'pipedrive.connection.reauthorization_required',
   revoked: 'pipedrive.connection.revoked',
+  /** Pipedrive's daily token budget of the company is spent; once per exhaustion across instances. */
+  budgetExhausted: 'pipedrive.company.budget_exhausted',
 } as const;
 
 export type PipedriveEventType = (typeof PIPEDRIVE_EVENTS)[keyof typeof PIPEDRIVE_EVENTS];
@@ -19,8 +21,10 @@ export interface PipedriveConnectionEvent {
   connectionId: string;
   companyId: number;
   userId: number;
-  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`. */
+  /** e.g. `invalid_grant`, `disconnected`, `uninstalled`, `expired`, `refresh_ahead`, `rejected`, `budget_exhausted`. */
   reason?: string;
+  /** `budget_exhausted` only: when the company's budget returns, ISO 8601. The connection is the one whose call met it. */
+  resetAt?: string;
 }
 
 export type PipedriveEventListener = (event: PipedriveConnectionEvent) => void | Promise<void>;

@@ -32,6 +32,9 @@ export interface PipedriveConnection {
 /** A usable access token and where to send it. */
 export interface PipedriveAccessToken {
   connectionId: string;
+  /** The connection's company: the client books the daily budget per company. */
+  companyId: number;
+  userId: number;
   accessToken: string;
   apiDomain: string;
   /** Expiry, epoch milliseconds. */

@@ -192,7 +192,7 @@ export class TokenRefresher {
   }
 
   private remember(row: Row, accessToken: string, freshUntil: number): PipedriveAccessToken {
-    const token = { connectionId: row.id, accessToken, apiDomain: row.apiDomain, expiresAt: row.expiresAt };
+    const token = { connectionId: row.id, ...identityOf(row), accessToken, apiDomain: row.apiDomain, expiresAt: row.expiresAt };
     return this.cache.set(token, freshUntil);
   }
 }

@@ -72,7 +72,7 @@ export class TokenService {
     if (!created) await this.store.update(row.id, {}, { ...fields, version: () => 'version + 1' });
     const saved = { ...row, ...fields };
     this.cache.set(
-      { connectionId: row.id, accessToken: tokens.accessToken, apiDomain: tokens.apiDomain, expiresAt },
+      { connectionId: row.id, companyId: identity.companyId, userId: identity.userId, accessToken: tokens.accessToken, apiDomain: tokens.apiDomain, expiresAt },
       refreshAt(now, expiresAt, this.options.refreshMarginSeconds * 1000),
     );
     const type = created ? PIPEDRIVE_EVENTS.created : PIPEDRIVE_EVENTS.reauthorized;

@@ -3,19 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'typeorm';
 import { PipedriveClient } from '../../src/client/pipedrive.client.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
+import { PipedriveClock } from '../../src/pipedrive.clock.js';
 import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import { TokenService } from '../../src/tokens/token.service.js';
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
-
-class ClientTestModule {}
 
 export interface ClientContext {
   app: INestApplicationContext;
@@ -32,6 +31,8 @@ export async function startClientContext(
   options: Partial<PipedriveAuthModuleOptions> = {},
   /** Sees every SQL query (benchmarks count them). */
   logger?: Logger,
+  /** Replaces the PipedriveClock provider (a ManualClock in tests); the system clock otherwise. */
+  clock?: PipedriveClock,
 ): Promise<ClientContext> {
   const dir = mkdtempSync(join(tmpdir(), 'npd-client-'));
   const database = TypeOrmModule.forRoot({
@@ -52,10 +53,9 @@ export async function startClientContext(
     sessionSecret: 'x'.repeat(48),
     ...options,
   });
-  const app = await NestFactory.createApplicationContext(
-    { module: ClientTestModule, imports: [database, pipedrive] },
-    { logger: ['error', 'warn'] },
-  );
+  const builder = Test.createTestingModule({ imports: [database, pipedrive] });
+  if (clock) builder.overrideProvider(PipedriveClock).useValue(clock);
+  const app = await (await builder.compile()).init();
   const tokens = app.get(TokenService);
   return {
     app,

@@ -39,7 +39,7 @@ export function tokenTestOptions(overrides: Partial<ResolvedPipedriveOptions> = 
     refreshLeaseSeconds: 30,
     tokenRequestTimeoutMs: 10_000,
     tokenCacheSize: 10_000,
-    client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64 },
+    client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64, redisKeyPrefix: 'pipedrive:', budgetWarningFractions: [0.8, 0.95] },
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PipedriveApiError, PipedriveRateLimitError } from '../errors/pipedrive.errors.js';
-import { toApiError } from './api-error.js';
+import { readRateLimit, toApiError } from './http-transport.js';
 
 const request = { method: 'GET', path: '/api/v2/deals/9', accessToken: 'secret-access-token' };
 
@@ -31,5 +31,25 @@ describe('toApiError', () => {
     const error = toApiError(request, { status: 403, headers: {}, text: '<html>Forbidden</html>' }, {});
     expect(error.details.error).toBeUndefined();
     expect(error.status).toBe(403);
+  });
+});
+
+describe('readRateLimit', () => {
+  const now = Date.UTC(2026, 0, 1);
+
+  it("reads Pipedrive's headers and Retry-After in seconds", () => {
+    const state = readRateLimit({ 'x-ratelimit-limit': '80', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '2', 'retry-after': '7' }, now);
+    expect(state).toEqual({ limit: 80, remaining: 0, resetSeconds: 2, retryAfterSeconds: 7 });
+  });
+
+  it("turns an HTTP-date Retry-After into seconds from the clock's now", () => {
+    const state = readRateLimit({ 'retry-after': new Date(now + 30_000).toUTCString() }, now);
+    expect(state.retryAfterSeconds).toBe(30);
+  });
+
+  it('leaves out what is missing or unreadable', () => {
+    expect(readRateLimit({ 'x-ratelimit-limit': 'many', 'retry-after': 'soon' }, now)).toEqual({
+      limit: undefined, remaining: undefined, resetSeconds: undefined, retryAfterSeconds: undefined,
+    });
   });
 });

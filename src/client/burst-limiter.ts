@@ -1,0 +1,453 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
+import type { PipedriveClock } from '../pipedrive.clock.js';
+
+/** Pipedrive counts requests per token over a rolling 2-second window. */
+export const BURST_WINDOW_MS = 2_000;
+/** Slack for clock granularity between our estimate and Pipedrive's count. */
+const MARGIN_MS = 10;
+/**
+ * Slack of the shared (Redis) window: a slot is granted when the request is about to leave, and the
+ * time it takes to reach Pipedrive varies by this much at most before Pipedrive could count two
+ * windows' worth in one. Costs 2.5% of the rate.
+ */
+const SHARED_MARGIN_MS = 50;
+/** A Redis call slower than this counts as Redis being down for that request. */
+const REDIS_TIMEOUT_MS = 250;
+
+/**
+ * The part of a token's burst limit one app instance lets itself use. All of it until a 429 shows
+ * another instance on the same token (this one's pacing alone never provokes one); then halved, at most
+ * once per window, and grown back by a tenth of the limit per window once a whole window has passed
+ * without a 429. Instances sharing a token so settle near a fair split instead of colliding every window.
+ */
+export class BurstShare {
+  private value = 0;
+  private limit = 0;
+  private shrunkAt = -Infinity;
+  private grownAt = -Infinity;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** The share at `now`, grown back if it is time. */
+  current(now: number): number {
+    if (this.value < this.limit && now - this.shrunkAt >= 2 * this.windowMs && now - this.grownAt >= this.windowMs) {
+      this.value = Math.min(this.limit, this.value + Math.max(1, Math.floor(this.limit / 10)));
+      this.grownAt = now;
+    }
+    return this.value;
+  }
+
+  /** Pipedrive told the limit; a new one resets the share. */
+  setLimit(limit: number): void {
+    if (limit !== this.limit) this.value = limit;
+    this.limit = limit;
+  }
+
+  /** Pipedrive refused a request we believed within the limit. */
+  shrink(now: number): void {
+    if (this.limit === 0 || now - this.shrunkAt < this.windowMs) return;
+    this.value = Math.max(1, Math.floor(this.value / 2));
+    this.shrunkAt = now;
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/**
+ * Paces one connection so it stays under Pipedrive's burst limit instead of provoking 429s.
+ * A request counts against the rolling window while in flight and, once answered, from its estimated
+ * arrival at Pipedrive (answer time minus half the fastest round trip seen) until the window has rolled
+ * past it. A request may go while fewer than this instance's {@link BurstShare} of `x-ratelimit-limit`
+ * count. Answers reconcile the count: when `x-ratelimit-remaining` shows the token busier than we know
+ * (another instance shares it), placeholder entries make up the difference until `x-ratelimit-reset`.
+ * Time is the injected clock's: waits are its sleeps, so a test advances them.
+ */
+export class BurstLimiter {
+  /** From `x-ratelimit-limit`; 0 until the first answer (one probe request at a time), Infinity without headers. */
+  private limit = 0;
+  /** Estimated arrival times of answered requests, ascending; entries before `head` have left the window. */
+  private arrived: number[] = [];
+  private head = 0;
+  /** Requests of other callers on the token, seen in `x-ratelimit-remaining`, as (leaves-window-at) ascending. */
+  private others: number[] = [];
+  private othersHead = 0;
+  private readonly share = new BurstShare(BURST_WINDOW_MS);
+  private inFlight = 0;
+  /**
+   * Slow start: requests in flight at most, doubled per round trip until the limit is reached, so the
+   * answers of the first ones show other callers of the token before this one claims the whole window.
+   */
+  private startWindow = 1;
+  /** When `x-ratelimit-limit` was first read, and whether another caller of the token was seen since. */
+  private limitLearnedAt = 0;
+  private othersSeen = false;
+  private blockedUntil = 0;
+  private fastestRoundTripMs = Infinity;
+  private readonly waiters: Waiter[] = [];
+  /** Cancels the pending wake-up sleep; one per connection. */
+  private wakeUp: AbortController | undefined;
+  private lastUsed = 0;
+
+  constructor(
+    private readonly clock: PipedriveClock,
+    /** The window shared through Redis, when the app configured it. */
+    private readonly shared?: SharedBurstWindow,
+  ) {}
+
+  /**
+   * Undefined when the request may go now (no await on the hot path), else a promise that resolves when
+   * it may. With a shared window, a slot is reserved there for `accessToken` (one Redis call), and the
+   * local pacing takes over whenever Redis does not answer.
+   */
+  acquire(signal?: AbortSignal, accessToken?: string): Promise<void> | undefined {
+    const now = this.clock.now();
+    this.lastUsed = now;
+    if (this.shared !== undefined && accessToken !== undefined && this.limit > 0 && this.limit !== Infinity && now >= this.blockedUntil) {
+      if (this.shared.available()) return this.reserveShared(accessToken, signal);
+    }
+    if (this.waiters.length === 0 && this.canSend(now)) {
+      this.inFlight += 1;
+      return undefined;
+    }
+    return this.queue(signal);
+  }
+
+  /**
+   * A request acquired earlier got a response with `status` after `roundTripMs`, or none (`status`
+   * undefined: it may still have been counted, so it is kept as arrived now). A 429 was not admitted,
+   * so it is not counted, and it teaches nothing: its wait is a pause. Error pages without rate-limit
+   * headers (a CDN's) don't switch pacing off.
+   */
+  release(roundTripMs: number, status?: number, state?: PipedriveRateLimitState): void {
+    const now = this.clock.now();
+    this.inFlight -= 1;
+    if (status === 429) this.share.shrink(now);
+    else {
+      if (roundTripMs < this.fastestRoundTripMs) this.fastestRoundTripMs = roundTripMs;
+      if (this.limit !== Infinity) this.insert(now - this.fastestRoundTripMs / 2, 1);
+      if (state !== undefined && (status! < 300 || state.limit !== undefined)) this.learn(state, now);
+      if (status !== undefined && status < 300 && this.startWindow < this.limit) this.startWindow += 1;
+    }
+    if (this.waiters.length > 0) this.drain(now);
+  }
+
+  /** Holds every request of this connection until `until` (epoch ms on the clock), e.g. after a 429. */
+  pause(until: number): void {
+    if (until > this.blockedUntil) this.blockedUntil = until;
+  }
+
+  /** Nothing in flight or waiting and the window has emptied: safe to forget. */
+  isIdle(now: number): boolean {
+    return this.inFlight === 0 && this.waiters.length === 0 && now - this.lastUsed > BURST_WINDOW_MS * 2;
+  }
+
+  /** Stops the pending wake-up (the module is closing). */
+  close(): void {
+    this.wakeUp?.abort();
+  }
+
+  private canSend(now: number): boolean {
+    if (now < this.blockedUntil) return false;
+    if (this.limit === Infinity) return true;
+    if (this.limit === 0) return this.inFlight === 0;
+    if (this.inFlight >= this.startWindow) return false;
+    return this.count(now) < this.cap(now);
+  }
+
+  /**
+   * How many of this instance's requests may count in the window. Alone: the whole limit. With others
+   * on the token: a fair split between the callers seen (estimated from how their count compares with
+   * ours), or more when they leave more, keeping room for them to double what we last saw (they are
+   * sending too while we read their count). Instances that start together so split the window instead
+   * of each taking it all; and never more than the share a 429 left.
+   */
+  private cap(now: number): number {
+    const others = this.countOthers(now);
+    const share = this.share.current(now);
+    // For the first window after learning the limit, claim half: instances started together would
+    // otherwise each take the whole window before their answers show one another.
+    if (others === 0) return now - this.limitLearnedAt < BURST_WINDOW_MS && !this.othersSeen ? Math.min(share, Math.ceil(this.limit / 2)) : share;
+    this.othersSeen = true;
+    const own = this.count(now);
+    const callers = 1 + Math.max(1, Math.round(others / Math.max(own, 1)));
+    return Math.min(share, Math.max(Math.floor(this.limit / callers), this.limit - 4 * others));
+  }
+
+  /** Other callers' requests Pipedrive counts now, as last seen in its headers. */
+  private countOthers(now: number): number {
+    const others = this.others;
+    let head = this.othersHead;
+    while (head < others.length && others[head]! <= now) head += 1;
+    if (head > 1024 && head * 2 > others.length) {
+      this.others = others.slice(head);
+      head = 0;
+    }
+    this.othersHead = head;
+    return this.others.length - head;
+  }
+
+  /** This instance's requests Pipedrive may be counting in its window right now. */
+  private count(now: number): number {
+    const cutoff = now - BURST_WINDOW_MS - MARGIN_MS;
+    const arrived = this.arrived;
+    let head = this.head;
+    while (head < arrived.length && arrived[head]! <= cutoff) head += 1;
+    if (head > 1024 && head * 2 > arrived.length) {
+      this.arrived = arrived.slice(head);
+      head = 0;
+    }
+    this.head = head;
+    return this.inFlight + this.arrived.length - head;
+  }
+
+  private learn(state: PipedriveRateLimitState, now: number): void {
+    if (state.limit === undefined) {
+      if (this.limit === 0) this.limit = Infinity;
+      return;
+    }
+    if (this.limit === Infinity) this.arrived = [];
+    if (this.limit !== state.limit) this.limitLearnedAt = now;
+    this.share.setLimit(state.limit);
+    this.limit = state.limit;
+    if (state.remaining === undefined) return;
+    // Ours in flight may not have reached Pipedrive yet: count only the answered ones, so the others'
+    // share is rather over- than under-estimated.
+    const missing = state.limit - state.remaining - (this.count(now) - this.inFlight) - this.countOthers(now);
+    if (missing <= 0) return;
+    // Newly seen requests of others arrived since our last answer: they stay a whole window from about
+    // now (`x-ratelimit-reset` only tells when the oldest request leaves, and in whole seconds).
+    this.others = insertSorted(this.others, this.othersHead, now + BURST_WINDOW_MS + MARGIN_MS, missing);
+  }
+
+  private insert(at: number, count: number): void {
+    this.arrived = insertSorted(this.arrived, this.head, at, count);
+  }
+
+  /** A slot in the shared window, then a sleep until it; local pacing if Redis fails to answer. */
+  private async reserveShared(accessToken: string, signal: AbortSignal | undefined): Promise<void> {
+    this.inFlight += 1;
+    const waitMs = await this.shared!.reserve(accessToken, this.limit, this.clock.now());
+    if (waitMs === undefined) {
+      this.inFlight -= 1;
+      const wait = this.waiters.length === 0 && this.canSend(this.clock.now()) ? undefined : this.queue(signal);
+      if (wait === undefined) this.inFlight += 1;
+      return wait;
+    }
+    if (waitMs <= 0) return;
+    try {
+      await this.clock.sleep(waitMs, signal);
+    } catch (reason) {
+      this.inFlight -= 1;
+      throw reason;
+    }
+  }
+
+  private queue(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => this.cancel(waiter);
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+      this.schedule(this.clock.now());
+    });
+  }
+
+  private drain(now: number): void {
+    while (this.waiters.length > 0 && this.canSend(now)) {
+      const waiter = this.waiters.shift()!;
+      if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+      this.inFlight += 1;
+      waiter.resolve();
+    }
+    if (this.waiters.length > 0) this.schedule(now);
+  }
+
+  /** One wake-up per connection: when the oldest answered request leaves the window, or a pause ends. */
+  private schedule(now: number): void {
+    let wakeAt = this.blockedUntil;
+    const finite = this.limit !== 0 && this.limit !== Infinity;
+    if (finite && this.inFlight < this.startWindow && this.count(now) >= this.cap(now)) {
+      // The earliest of: our oldest answered request leaves the window, or another caller's does.
+      const ownFreesAt = this.head < this.arrived.length ? this.arrived[this.head]! + BURST_WINDOW_MS + MARGIN_MS + 1 : Infinity;
+      const othersFreeAt = this.othersHead < this.others.length ? this.others[this.othersHead]! + 1 : Infinity;
+      const freesAt = Math.min(ownFreesAt, othersFreeAt);
+      if (freesAt !== Infinity) wakeAt = Math.max(wakeAt, freesAt);
+    }
+    // Otherwise only in-flight requests fill the window (or the probe is out): their answers drain.
+    if (wakeAt <= now && (finite || this.limit === 0)) return;
+    this.wakeUp?.abort();
+    const wakeUp = new AbortController();
+    this.wakeUp = wakeUp;
+    this.clock.sleep(Math.max(0, wakeAt - now), wakeUp.signal).then(
+      () => {
+        if (this.wakeUp !== wakeUp) return;
+        this.wakeUp = undefined;
+        this.drain(this.clock.now());
+      },
+      () => undefined, // replaced by a later wake-up
+    );
+  }
+
+  private cancel(waiter: Waiter): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index !== -1) this.waiters.splice(index, 1);
+    waiter.reject(waiter.signal!.reason);
+  }
+}
+
+/** Adds `count` entries at time `at` to an ascending log read from `head`; answers arrive nearly in order. */
+function insertSorted(log: number[], head: number, at: number, count: number): number[] {
+  let index = log.length;
+  while (index > head && log[index - 1]! > at) index -= 1;
+  if (count === 1 && index === log.length) log.push(at);
+  else log.splice(index, 0, ...new Array<number>(count).fill(at));
+  return log;
+}
+
+/**
+ * What the library needs of a Redis client: ioredis v5 (`new Redis(url)`) fits. It is an optional
+ * peer; the library never imports it.
+ */
+export interface PipedriveRedis {
+  readonly status: string;
+  evalsha(sha: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/**
+ * One atomic step per request on a sorted set per token: forget what left the window, then grant the
+ * earliest slot at which the rolling window holds fewer than `limit` requests, now or later (a
+ * reservation), and record it. Callers on every instance so queue in one order, each with one round
+ * trip and no polling: it sleeps until its slot.
+ */
+const RESERVE_SCRIPT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+local at = now
+if n >= limit then
+  local entry = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  at = math.max(now, tonumber(entry[2]) + window)
+end
+redis.call('ZADD', KEYS[1], at, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(at - now + window + 1000))
+return tostring(at - now)
+`;
+const RESERVE_SHA = createHash('sha1').update(RESERVE_SCRIPT).digest('hex');
+
+/**
+ * Pipedrive's burst window of each token, kept in Redis so every instance draws on one exact count.
+ * Keys name a hash of the token, never the token. When Redis is not ready or does not answer in time,
+ * `reserve` gives undefined and the caller paces from the headers alone; a warning says so once per outage.
+ */
+export class SharedBurstWindow {
+  private readonly logger = new Logger('PipedriveClient');
+  private readonly instance = randomBytes(6).toString('hex');
+  private sequence = 0;
+  private down = false;
+  private lastToken = '';
+  private lastKey = '';
+
+  constructor(
+    private readonly redis: PipedriveRedis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /** Redis looks usable (connected); checked before each reservation so an outage costs no wait. */
+  available(): boolean {
+    if (this.redis.status === 'ready') return true;
+    this.markDown(`Redis is ${this.redis.status}`);
+    return false;
+  }
+
+  /** Milliseconds until the reserved slot (0: go now), or undefined when Redis failed. */
+  async reserve(accessToken: string, limit: number, now: number): Promise<number | undefined> {
+    const args = [this.keyOf(accessToken), now, BURST_WINDOW_MS + SHARED_MARGIN_MS, limit, `${this.instance}:${this.sequence++}`] as const;
+    try {
+      const reply = await withTimeout(
+        this.redis.evalsha(RESERVE_SHA, 1, ...args).catch((error: unknown) => {
+          if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error;
+          return this.redis.eval(RESERVE_SCRIPT, 1, ...args);
+        }),
+      );
+      if (this.down) {
+        this.down = false;
+        this.logger.log('Redis answers again: the burst window is shared through it once more.');
+      }
+      return Number(reply);
+    } catch (error) {
+      this.markDown((error as Error)?.message ?? 'no answer');
+      return undefined;
+    }
+  }
+
+  private keyOf(accessToken: string): string {
+    if (accessToken !== this.lastToken) {
+      this.lastToken = accessToken;
+      this.lastKey = `${this.keyPrefix}burst:${createHash('sha256').update(accessToken).digest('base64url').slice(0, 22)}`;
+    }
+    return this.lastKey;
+  }
+
+  private markDown(why: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.logger.warn(`Redis is unavailable (${why}): pacing Pipedrive calls from the rate-limit headers until it is back.`);
+  }
+}
+
+/** Rejects when `work` has not settled within REDIS_TIMEOUT_MS (an I/O deadline, on real time like the HTTP timeout). */
+function withTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_TIMEOUT_MS} ms`)), REDIS_TIMEOUT_MS);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** One {@link BurstLimiter} per connection, forgotten once idle so memory follows active use. */
+export class BurstLimiters {
+  private readonly limiters = new Map<string, BurstLimiter>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly clock: PipedriveClock,
+    private readonly shared?: SharedBurstWindow,
+    sweepIntervalMs = 30_000,
+  ) {
+    // Housekeeping of memory only, never a wait a caller sees: a plain unref'd interval.
+    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  get(connectionId: string): BurstLimiter {
+    let limiter = this.limiters.get(connectionId);
+    if (limiter === undefined) {
+      limiter = new BurstLimiter(this.clock, this.shared);
+      this.limiters.set(connectionId, limiter);
+    }
+    return limiter;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const limiter of this.limiters.values()) limiter.close();
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const [id, limiter] of this.limiters) if (limiter.isIdle(now)) this.limiters.delete(id);
+  }
+}
