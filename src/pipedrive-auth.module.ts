@@ -9,6 +9,7 @@ import { PipedriveStrategy } from './auth/pipedrive.strategy.js';
 import { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 import { PipedriveClient } from './client/pipedrive.client.js';
 import { ConnectionStore } from './database/connection.store.js';
+import { PipedriveMetrics } from './metrics/pipedrive-metrics.js';
 import { ConfigurablePipedriveAuthModule, PIPEDRIVE_MODULE_OPTIONS } from './pipedrive-auth.module-definition.js';
 import { type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
 import { PipedriveClock, systemClock } from './pipedrive.clock.js';
@@ -24,6 +25,7 @@ const PUBLIC_PROVIDERS = [
   TokenService,
   PipedriveClient,
   PipedriveEvents,
+  PipedriveMetrics,
   PipedriveRefreshSweeper,
   PipedriveSession,
   PipedriveStrategy,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
 import type { PipedriveRedis } from './client/burst-limiter.js';
+import type { PipedriveMetricsOptions } from './metrics/pipedrive-metrics.js';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {
@@ -94,6 +95,12 @@ export interface PipedriveAuthModuleOptions {
   refreshSweep?: PipedriveRefreshSweepOptions;
   /** Behaviour of {@link PipedriveClient}. */
   client?: PipedriveClientOptions;
+  /**
+   * Prometheus metrics (prom-client, an optional peer) in the registry you pass: API calls, 429s,
+   * retries, waits, token refreshes and cache hits, webhook inbox.
+   * @default undefined (no metrics)
+   */
+  metrics?: PipedriveMetricsOptions;
 }
 
 export interface PipedriveClientOptions {
@@ -140,6 +147,12 @@ export interface PipedriveClientOptions {
    * @default [0.8, 0.95]
    */
   budgetWarningFractions?: number[];
+  /**
+   * How long a company's custom-field definitions are used before they are fetched again, in seconds;
+   * a name, hash or option the cached copy does not know fetches them sooner.
+   * @default 300
+   */
+  customFieldsTtlSeconds?: number;
 }
 
 /** Client options after validation: defaults filled, Redis and the budget still optional. */
@@ -158,13 +171,17 @@ export interface PipedriveRefreshSweepOptions {
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedPipedriveOptions
-  extends Required<Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>> {
+  extends Required<
+    Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep' | 'metrics'>
+  > {
   successRedirect?: string;
   browserSuccessRedirect?: string;
   failureRedirect?: string;
   client: ResolvedPipedriveClientOptions;
   /** Unset when the sweep is off. */
   refreshSweep?: Required<PipedriveRefreshSweepOptions>;
+  /** Unset when metrics are off. */
+  metrics?: PipedriveMetricsOptions;
 }
 
 const seconds = (min: number, max: number) => z.int().min(min).max(max);
@@ -184,6 +201,14 @@ const clientSchema = z.strictObject({
   redisKeyPrefix: z.string().min(1).max(100).default('pipedrive:'),
   dailyBudget: z.int().min(1).optional(),
   budgetWarningFractions: z.array(z.number().gt(0).max(1)).default([0.8, 0.95]),
+  customFieldsTtlSeconds: z.int().min(0).max(86_400).default(300),
+});
+
+const metricsSchema = z.strictObject({
+  registry: z.custom<PipedriveMetricsOptions['registry']>(
+    (value) => typeof (value as { registerMetric?: unknown } | null)?.registerMetric === 'function',
+  ),
+  prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default('pipedrive_'),
 });
 
 export const DEFAULT_SWEEP_BATCH_SIZE = 100;
@@ -215,6 +240,7 @@ const optionsSchema = z.strictObject({
   tokenCacheSize: z.int().min(0).max(10_000_000).default(10_000),
   refreshSweep: refreshSweepSchema.optional(),
   client: clientSchema.prefault({}),
+  metrics: metricsSchema.optional(),
 });
 
 /**
@@ -244,7 +270,7 @@ const HINTS: Record<string, string> = {
   refreshSweep: 'must be an object { intervalSeconds, batchSize? }, or unset to turn the background refresh off',
   'refreshSweep.intervalSeconds': 'must be a whole number of seconds from 1 to 86400 between two sweeps, e.g. 60',
   'refreshSweep.batchSize': 'must be a whole number of connections per sweep from 1 to 10000 (default 100)',
-  client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget and budgetWarningFractions',
+  client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget, budgetWarningFractions and customFieldsTtlSeconds',
   'client.timeoutMs': 'must be a whole number of milliseconds from 100 to 600000 (default 30000)',
   'client.maxRetries': 'must be a whole number from 0 to 10 (default 2)',
   'client.maxRateLimitRetries': 'must be a whole number from 0 to 10 (default 3)',
@@ -253,6 +279,10 @@ const HINTS: Record<string, string> = {
   'client.redisKeyPrefix': 'must be a non-empty string of at most 100 characters (default pipedrive:)',
   'client.dailyBudget': 'must be a whole number of API tokens per company and day, e.g. 30000, or unset',
   'client.budgetWarningFractions': 'must be a list of fractions above 0 and at most 1 (default [0.8, 0.95])',
+  'client.customFieldsTtlSeconds': 'must be a whole number of seconds from 0 to 86400 (default 300)',
+  metrics: 'must be an object { registry, prefix? }, or unset to record no metrics',
+  'metrics.registry': 'must be a prom-client Registry (new Registry() from prom-client)',
+  'metrics.prefix': 'must be a Prometheus metric-name prefix: letters, digits, _ and :, not starting with a digit (default pipedrive_)',
 };
 
 /**

@@ -8,6 +8,7 @@ import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import { BurstLimiters, SharedBurstWindow } from './burst-limiter.js';
 import { DailyBudget, type PipedriveBudgetState } from './daily-budget.js';
 import type { RequestContext } from './execute-request.js';
@@ -33,6 +34,7 @@ export class PipedriveClient implements OnModuleDestroy {
     @InjectPipedriveClock() clock: PipedriveClock,
     @InjectRepository(PipedriveCompanyBudgetEntity) budgets: Repository<PipedriveCompanyBudgetEntity>,
     events: PipedriveEvents,
+    metrics: PipedriveMetrics,
   ) {
     const { redis, redisKeyPrefix, dailyBudget, budgetWarningFractions } = options.client;
     const budget = new DailyBudget(
@@ -49,6 +51,7 @@ export class PipedriveClient implements OnModuleDestroy {
       budget,
       clock,
       options: options.client,
+      metrics,
     };
   }
 

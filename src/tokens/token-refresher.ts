@@ -13,6 +13,7 @@ import type { PipedriveAccessToken, PipedriveTokenSet } from './pipedrive-token.
 import { refreshAt, refreshBackoffMs, sleep } from './refresh-timing.js';
 import type { TokenCache } from './token-cache.js';
 import type { TokenSealer } from './token-sealer.js';
+import type { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 
 export interface RefreshTiming {
   marginMs: number;
@@ -38,6 +39,7 @@ export class TokenRefresher {
     private readonly events: PipedriveEvents,
     private readonly cache: TokenCache,
     private readonly timing: RefreshTiming,
+    private readonly metrics?: PipedriveMetrics,
   ) {}
 
   async resolve(id: string, rejected?: string): Promise<PipedriveAccessToken> {
@@ -173,6 +175,8 @@ export class TokenRefresher {
       { refreshFailures: failures, refreshBackoffUntil: until, leaseOwner: null, leaseUntil: null },
     );
     const what = error instanceof PipedriveTokenEndpointError ? error.message : (error as Error)?.name;
+    const endpoint = error instanceof PipedriveTokenEndpointError;
+    this.metrics?.tokenRefreshFailed(endpoint ? (error.details.status === undefined ? 'network' : 'token_endpoint') : 'other');
     this.logger.warn(`Refreshing Pipedrive connection ${row.id} failed: ${what} Next attempt in ${until - now} ms.`);
     if (stillValid !== undefined) return this.remember(row, stillValid, Math.min(until, row.expiresAt));
     throw error;

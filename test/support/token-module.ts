@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { PIPEDRIVE_OPTIONS } from '../../src/pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveEvents } from '../../src/tokens/pipedrive-events.js';
+import { PipedriveMetrics } from '../../src/metrics/pipedrive-metrics.js';
 import { PipedriveOAuthClient } from '../../src/tokens/pipedrive-oauth.client.js';
 import { PipedriveRefreshSweeper } from '../../src/tokens/pipedrive-refresh-sweeper.js';
 import { ConnectionStore } from '../../src/database/connection.store.js';
@@ -39,7 +40,7 @@ export function tokenTestOptions(overrides: Partial<ResolvedPipedriveOptions> = 
     refreshLeaseSeconds: 30,
     tokenRequestTimeoutMs: 10_000,
     tokenCacheSize: 10_000,
-    client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64, redisKeyPrefix: 'pipedrive:', budgetWarningFractions: [0.8, 0.95] },
+    client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64, redisKeyPrefix: 'pipedrive:', budgetWarningFractions: [0.8, 0.95], customFieldsTtlSeconds: 300 },
     ...overrides,
   };
 }
@@ -79,7 +80,7 @@ export async function startTokenModule(
       TypeOrmModule.forFeature(PIPEDRIVE_ENTITIES),
       ...(extraImports as never[]),
     ],
-    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, ConnectionStore, PipedriveOAuthClient, PipedriveEvents, PipedriveRefreshSweeper],
+    providers: [{ provide: PIPEDRIVE_OPTIONS, useValue: options }, TokenService, ConnectionStore, PipedriveOAuthClient, PipedriveEvents, PipedriveMetrics, PipedriveRefreshSweeper],
   })
     .setLogger(new ConsoleLogger({ logLevels: ['error'] }))
     .compile();
