@@ -49,6 +49,15 @@ export type * from './client/resource.types.js';
 export type * from './client/resource-inputs.types.js';
 export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';
 
+// Metrics (prom-client, optional peer)
+export {
+  PipedriveMetrics,
+  type PipedriveMetricsOptions,
+  type PipedriveRetryReason,
+  type PipedriveWaitReason,
+  type PipedriveWebhookMetrics,
+} from './metrics/pipedrive-metrics.js';
+
 // App extensions: verified extension tokens, framing, JSON panels
 export { PipedriveExtensionsModule } from './extensions/pipedrive-extensions.module.js';
 export {

@@ -20,6 +20,8 @@ export interface AppConfig {
     /** Unset: no background refresh. */
     refreshSweep?: { intervalSeconds: number };
   };
+  /** Serve Prometheus metrics at `GET /metrics` (METRICS=true). */
+  metrics: boolean;
   /** App extensions; `jwtSecret` unset means the client secret (as Pipedrive signs without one). */
   extensions: { jwtSecret?: string };
 }
@@ -51,6 +53,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
   PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
+  METRICS: flag.default(false),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -114,6 +117,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
     extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
+    metrics: vars.METRICS,
   };
 }
 
