@@ -48,6 +48,20 @@ export type * from './client/client.types.js';
 export type * from './client/resource.types.js';
 export type * from './client/resource-inputs.types.js';
 export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';
+export {
+  CUSTOM_FIELDS_MISS_REFRESH_MS,
+  PipedriveCustomFields,
+  PipedriveCustomFieldValues,
+  type PipedriveCustomFieldDefinition,
+  type PipedriveCustomFieldEntity,
+  type PipedriveCustomFieldInput,
+} from './client/custom-fields.js';
+export {
+  PipedriveCustomFieldsResource,
+  type PipedriveCustomFieldsInput,
+  type PipedriveWithCustomFields,
+} from './client/custom-fields.resource.js';
+export { PipedriveUnknownCustomFieldError, PipedriveUnknownCustomFieldOptionError } from './errors/pipedrive-custom-field.errors.js';
 
 // Metrics (prom-client, optional peer)
 export {

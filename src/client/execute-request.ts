@@ -5,6 +5,7 @@ import type { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import type { GetAccessTokenOptions, PipedriveAccessToken } from '../tokens/pipedrive-token.types.js';
 import { toApiPath, toQueryString } from './api-path.js';
 import type { BurstLimiters } from './burst-limiter.js';
+import type { CustomFieldDefinitions } from './custom-fields.js';
 import { apiCallCost, budgetExhaustedForMs, type DailyBudget } from './daily-budget.js';
 import type { PipedriveHttpMethod, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import { readRateLimit, sendAttempt, toApiError, toResponse, type Attempt, type HttpPools, type RawResponse } from './http-transport.js';
@@ -23,6 +24,7 @@ export interface RequestContext {
   readonly clock: PipedriveClock;
   readonly options: ResolvedPipedriveClientOptions;
   readonly metrics: PipedriveMetrics;
+  readonly fields: CustomFieldDefinitions;
 }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);

@@ -1,6 +1,7 @@
 import type { PipedriveQuery, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import type { PipedriveConnectionClient } from './pipedrive-connection.client.js';
 import type { PipedrivePaginateOptions } from './pagination.js';
+import { PipedriveCustomFieldsResource } from './custom-fields.resource.js';
 
 /** Options of a list call: the page or paging options; the filters go in `query`. */
 export type PipedriveListOptions = Omit<PipedrivePaginateOptions, 'query'>;
@@ -43,6 +44,14 @@ export class PipedriveResource<T, TInput, TId extends number | string = number> 
 
   update(id: TId, changes: Partial<TInput>, options?: PipedriveRequestOptions): Promise<T> {
     return this.client.request<T>(this.updateMethod, this.itemPath(id), { ...options, body: changes }).then((r) => r.data);
+  }
+
+  /**
+   * This resource with custom fields by name, typed by `F` (deals, persons, organizations, products, leads):
+   * records come with `custom.get('Budget')`, create/update take `custom: { Budget: 1000 }`.
+   */
+  withCustomFields<F extends object = Record<string, unknown>>(): PipedriveCustomFieldsResource<T, TInput, F, TId> {
+    return new PipedriveCustomFieldsResource<T, TInput, F, TId>(this.client.customFields, this);
   }
 
   /** Pipedrive answers with the deleted id. */

@@ -10,6 +10,7 @@ import { TokenService } from '../tokens/token.service.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import { BurstLimiters, SharedBurstWindow } from './burst-limiter.js';
+import { CustomFieldDefinitions } from './custom-fields.js';
 import { DailyBudget, type PipedriveBudgetState } from './daily-budget.js';
 import type { RequestContext } from './execute-request.js';
 import { HttpPools } from './http-transport.js';
@@ -52,6 +53,7 @@ export class PipedriveClient implements OnModuleDestroy {
       clock,
       options: options.client,
       metrics,
+      fields: new CustomFieldDefinitions(clock, options.client.customFieldsTtlSeconds * 1000),
     };
   }
 

@@ -30,6 +30,14 @@ export interface PipedriveOrganizationInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+export interface PipedriveProductInput {
+  name: string;
+  code?: string | null;
+  owner_id?: number;
+  prices?: Array<{ price: number; currency: string; cost?: number; overhead_cost?: number }>;
+  custom_fields?: PipedriveCustomFields;
+}
+
 export interface PipedriveActivityInput {
   subject?: string;
   type?: string;
