@@ -5,6 +5,7 @@ export { PIPEDRIVE_ASYNC_OPTIONS_TYPE, PIPEDRIVE_OPTIONS_TYPE } from './pipedriv
 export type {
   PipedriveAuthModuleOptions,
   PipedriveClientOptions,
+  ResolvedPipedriveClientOptions,
   PipedriveRefreshSweepOptions,
   ResolvedPipedriveOptions,
 } from './pipedrive-auth.options.js';
@@ -47,6 +48,8 @@ export { MAX_PAGE_SIZE, type PipedrivePaginateOptions } from './client/paginatio
 export type * from './client/client.types.js';
 export type * from './client/resource.types.js';
 export type * from './client/resource-inputs.types.js';
+export type { PipedriveRedis } from './client/burst-limiter.js';
+export type { PipedriveBudgetState } from './client/daily-budget.js';
 export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';
 export {
   CUSTOM_FIELDS_MISS_REFRESH_MS,

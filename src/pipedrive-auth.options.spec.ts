@@ -53,7 +53,9 @@ describe('resolvePipedriveOptions', () => {
     expect(resolved.secureCookies).toBe(false);
     expect(resolved.oauthBaseUrl).toBe('http://127.0.0.1:9999');
     expect(resolved.stateTtlSeconds).toBe(60);
-    expect(resolved.client).toEqual({ timeoutMs: 30_000, maxRetries: 0, maxRateLimitRetries: 3, connectionsPerOrigin: 64 });
+    expect(resolved.client).toEqual({
+      timeoutMs: 30_000, maxRetries: 0, maxRateLimitRetries: 3, connectionsPerOrigin: 64, redisKeyPrefix: 'pipedrive:', budgetWarningFractions: [0.8, 0.95],
+    });
     expect(resolvePipedriveOptions({ ...valid, secureCookies: false }).secureCookies).toBe(false);
   });
 

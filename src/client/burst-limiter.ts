@@ -13,6 +13,8 @@ const MARGIN_MS = 10;
  * windows' worth in one. Costs 2.5% of the rate.
  */
 const SHARED_MARGIN_MS = 50;
+/** Limit passed to the shared window for the probe that learns the real one: records it, never holds it. */
+const UNKNOWN_LIMIT = 1_000_000;
 /** A Redis call slower than this counts as Redis being down for that request. */
 const REDIS_TIMEOUT_MS = 250;
 
@@ -109,8 +111,14 @@ export class BurstLimiter {
   acquire(signal?: AbortSignal, accessToken?: string): Promise<void> | undefined {
     const now = this.clock.now();
     this.lastUsed = now;
-    if (this.shared !== undefined && accessToken !== undefined && this.limit > 0 && this.limit !== Infinity && now >= this.blockedUntil) {
-      if (this.shared.available()) return this.reserveShared(accessToken, signal);
+    if (this.shared !== undefined && accessToken !== undefined && this.limit !== Infinity && now >= this.blockedUntil && this.shared.available()) {
+      if (this.limit > 0) return this.reserveShared(accessToken, this.limit, signal);
+      // The limit is not known yet: one probe, recorded in the shared window; the rest wait for its answer.
+      if (this.inFlight === 0 && this.waiters.length === 0) return this.reserveShared(accessToken, UNKNOWN_LIMIT, signal);
+      return this.queue(signal).then(() => {
+        this.inFlight -= 1;
+        return this.acquire(signal, accessToken);
+      });
     }
     if (this.waiters.length === 0 && this.canSend(now)) {
       this.inFlight += 1;
@@ -231,9 +239,9 @@ export class BurstLimiter {
   }
 
   /** A slot in the shared window, then a sleep until it; local pacing if Redis fails to answer. */
-  private async reserveShared(accessToken: string, signal: AbortSignal | undefined): Promise<void> {
+  private async reserveShared(accessToken: string, limit: number, signal: AbortSignal | undefined): Promise<void> {
     this.inFlight += 1;
-    const waitMs = await this.shared!.reserve(accessToken, this.limit, this.clock.now());
+    const waitMs = await this.shared!.reserve(accessToken, limit, this.clock.now());
     if (waitMs === undefined) {
       this.inFlight -= 1;
       const wait = this.waiters.length === 0 && this.canSend(this.clock.now()) ? undefined : this.queue(signal);

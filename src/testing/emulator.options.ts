@@ -1,4 +1,5 @@
 import type { PipedriveClock } from '../pipedrive.clock.js';
+import type { PipedriveEmulatorBudgetHeaders } from './api/company-budgets.js';
 import type { PipedriveEmulatorWebhookOptions } from './api/webhook.types.js';
 
 /**
@@ -58,6 +59,19 @@ export interface PipedriveEmulatorOptions {
   refreshTokenTtlSeconds?: number;
   /** Per-token rolling window; change it later with `setRateLimit()`. @default { limit: 80, windowMs: 2000 } */
   rateLimit?: PipedriveEmulatorRateLimit;
+  /**
+   * Daily token budget of every company, charged by Pipedrive's cost table (get 2, list 20, update 10,
+   * delete 6, search 40; v2 half); once spent, calls get 429 until the next UTC midnight of the clock.
+   * Change it later with `setDailyBudget()`.
+   * @default undefined (unlimited)
+   */
+  dailyBudget?: number;
+  /**
+   * How a spent budget is told: `'reset'` (`x-ratelimit-reset` far beyond the 2 s window) or
+   * `'retry-after'` (`Retry-After` until midnight, burst headers as usual); `setBudgetHeaders()` later.
+   * @default 'reset'
+   */
+  budgetHeaders?: PipedriveEmulatorBudgetHeaders;
   /** Delays before answers; change them later with `setLatency()`. @default no delay */
   latency?: PipedriveEmulatorLatency;
   /** Newest requests kept in `requests`; 0 records none (benchmarks). @default 10000 */
@@ -83,6 +97,7 @@ export const EMULATOR_DEFAULTS = {
   refreshTokenTtlSeconds: 5_184_000,
   rateLimit: { limit: 80, windowMs: 2000 },
   maxRecordedRequests: 10_000,
+  budgetHeaders: 'reset',
   webhookTimeScale: 1,
   maxRecordedWebhookAttempts: 10_000,
 } as const;

@@ -22,3 +22,4 @@ export {
   type PipedriveEmulatorExtensionView,
   type PipedriveEmulatorJsonPanelAnswer,
 } from './extensions/extension-host.js';
+export type { PipedriveEmulatorBudgetHeaders } from './api/company-budgets.js';

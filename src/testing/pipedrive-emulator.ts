@@ -6,6 +6,7 @@ import { ApiRoute } from './api/api.route.js';
 import { CompanyData } from './api/company-data.js';
 import { CustomFields } from './api/custom-fields.js';
 import { RateLimiter } from './api/rate-limiter.js';
+import { CompanyBudgets, type PipedriveEmulatorBudgetHeaders } from './api/company-budgets.js';
 import { ResourceRoutes } from './api/resource.routes.js';
 import { seedCompany } from './api/seeder.js';
 import { Directory } from './directory.js';
@@ -49,6 +50,7 @@ export class PipedriveEmulator {
   private readonly fields: CustomFields;
   private readonly grants: Grants;
   private readonly limiter: RateLimiter;
+  private readonly budgets: CompanyBudgets;
   private readonly authorize: AuthorizeRoute;
   private readonly server: Server;
   private readonly apiDomains = new Map<number, string>();
@@ -68,6 +70,7 @@ export class PipedriveEmulator {
     };
     this.grants = new Grants(lifetimes, this.clockSource);
     this.limiter = new RateLimiter(checkedRateLimit(options.rateLimit ?? EMULATOR_DEFAULTS.rateLimit));
+    this.budgets = new CompanyBudgets(options.dailyBudget, options.budgetHeaders ?? EMULATOR_DEFAULTS.budgetHeaders);
     for (const app of options.apps ?? []) this.registerApp(app);
     this.extensions = new PipedriveEmulatorExtensions(this.grants, this.clockSource, () => this.baseUrl);
     this.authorize = new AuthorizeRoute(this.grants, this.directory);
@@ -86,7 +89,16 @@ export class PipedriveEmulator {
     const resources = new ResourceRoutes(this.data, this.clockSource, (change) => this.deliveries.publish(change), this.fields);
     this.resources = resources;
     const webhooks = new WebhookRoutes({ registry: this.hooks, now: () => this.clockSource.now(), isPipedriveUrl: (url) => this.isPipedriveUrl(url) });
-    const api = new ApiRoute({ ...common, limiter: this.limiter, resources, directory: this.directory, clock: this.clockSource, webhooks, fields: this.fields });
+    const api = new ApiRoute({
+      ...common,
+      limiter: this.limiter,
+      resources,
+      directory: this.directory,
+      clock: this.clockSource,
+      webhooks,
+      budgets: this.budgets,
+      fields: this.fields,
+    });
     const routes = {
       authorize: (ex: Exchange) => this.authorize.handle(ex),
       token: (ex: Exchange) => token.handle(ex),
@@ -369,9 +381,24 @@ export class PipedriveEmulator {
     this.limiter.config = checkedRateLimit(rateLimit);
   }
 
+  /** Every company's daily token budget from now on (undefined: unlimited); what was spent today stays. */
+  setDailyBudget(tokens: number | undefined): void {
+    this.budgets.budget = tokens;
+  }
+
+  /** How a spent budget is told: a far `x-ratelimit-reset`, or `Retry-After`. */
+  setBudgetHeaders(style: PipedriveEmulatorBudgetHeaders): void {
+    this.budgets.headers = style;
+  }
+
+  /** Tokens the company spent today (UTC day of the emulator's clock) by Pipedrive's cost table. */
+  budgetSpent(companyId: number): number {
+    return this.budgets.spentToday(companyId, this.clockSource.now());
+  }
+
   /**
    * Back to the start options between tests: disarms faults, zeroes counters, empties the request
-   * log, forgets rate windows, and resets latency, rate limit, rotation, api domains and the authorize
+   * log, forgets rate windows and spent budgets, and resets latency, rate limit, daily budget, rotation, api domains and the authorize
    * user and decision, webhook counters and attempt log. Registered apps, issued tokens, company
    * data and webhooks stay.
    */
@@ -381,6 +408,9 @@ export class PipedriveEmulator {
     this.deliveries.reset();
     this.limiter.config = checkedRateLimit(this.options.rateLimit ?? EMULATOR_DEFAULTS.rateLimit);
     this.limiter.clear();
+    this.budgets.budget = this.options.dailyBudget;
+    this.budgets.headers = this.options.budgetHeaders ?? EMULATOR_DEFAULTS.budgetHeaders;
+    this.budgets.reset();
     this.grants.rotateRefreshTokens = false;
     this.apiDomains.clear();
     this.authorize.reset();

@@ -5,6 +5,7 @@ import type { Exchange, Reply } from '../emulator.server.js';
 import type { ApiFault, FaultPlan } from '../fault-plan.js';
 import type { AccessGrant, Grants } from '../oauth/grants.js';
 import type { RequestLog } from '../request-log.js';
+import type { CompanyBudgets } from './company-budgets.js';
 import { apiError, ok, overLimit, statusReply, unauthorized, unknownRoute } from './envelope.js';
 import { FIELD_ROUTES, type CustomFields } from './custom-fields.js';
 import type { RateLimiter, RateVerdict } from './rate-limiter.js';
@@ -22,6 +23,7 @@ export interface ApiRouteDeps {
   directory: Directory;
   clock: PipedriveClock;
   webhooks: WebhookRoutes;
+  budgets: CompanyBudgets;
   fields: CustomFields;
 }
 
@@ -36,12 +38,20 @@ export class ApiRoute {
     const fault = faults.api.take();
     if (fault) return this.fail(ex, fault, grant);
     if (!grant) return this.reply(ex, unauthorized(), rateHeaders(limiter.idle()));
+    const { budgets } = this.deps;
+    const spent = budgets.refusal(grant.companyId, clock.now());
+    if (spent) {
+      log.counts.rateLimited++;
+      const headers = 'retry-after' in spent ? { ...rateHeaders(limiter.admit(grant, clock.now(), false)), ...spent } : spent;
+      return this.reply(ex, apiError(429, 'Daily API token budget exceeded', 'ERR_DAILY_BUDGET'), headers);
+    }
     const verdict = limiter.admit(grant, clock.now());
     const headers = rateHeaders(verdict);
     if (!verdict.allowed) {
       log.counts.rateLimited++;
       return this.reply(ex, overLimit(), headers);
     }
+    budgets.charge(grant.companyId, ex.req.method!, ex.path, clock.now());
     const body = hasBody(ex.req.method) ? await readJson(ex) : NO_BODY;
     if (isReply(body)) return this.reply(ex, body, headers);
     this.reply(ex, this.route(ex.req.method!, ex.path, ex.query, body.value, grant), headers);
