@@ -1,7 +1,10 @@
 // Module
 export { PipedriveAuthModule } from './pipedrive-auth.module.js';
-export type { PipedriveAuthModuleExtras } from './pipedrive-auth.module-definition.js';
-export { PIPEDRIVE_ASYNC_OPTIONS_TYPE, PIPEDRIVE_OPTIONS_TYPE } from './pipedrive-auth.module-definition.js';
+export type {
+  PipedriveAuthModuleAsyncOptions,
+  PipedriveAuthModuleExtras,
+  PipedriveAuthModuleRootOptions,
+} from './pipedrive-auth.module-definition.js';
 export type {
   PipedriveAuthModuleOptions,
   PipedriveClientOptions,
@@ -9,28 +12,27 @@ export type {
   PipedriveRefreshSweepOptions,
   ResolvedPipedriveOptions,
 } from './pipedrive-auth.options.js';
+export { PIPEDRIVE_OPTION_DEFAULTS } from './pipedrive-auth.options.js';
 export { InjectPipedriveOptions, PIPEDRIVE_OPTIONS } from './pipedrive.constants.js';
 export { InjectPipedriveClock, PipedriveClock, systemClock } from './pipedrive.clock.js';
 export * from './errors/pipedrive.errors.js';
+export { pipedriveErrorResponse, type PipedriveErrorBody, type PipedriveErrorResponse } from './errors/pipedrive-error.response.js';
+export { PipedriveAuthException } from './errors/pipedrive-auth.exception.js';
+export { PipedriveExceptionFilter } from './errors/pipedrive-exception.filter.js';
 
 // Auth: routes, guards, session
 export { PipedriveAuthController, type PipedriveConnectedBody } from './auth/pipedrive-auth.controller.js';
-export { PipedriveAuthException, type PipedriveErrorBody } from './errors/pipedrive-auth.exception.js';
 export { PipedriveAuthGuard } from './auth/pipedrive-auth.guard.js';
+export { PipedriveConnectService, type PipedriveAfterConnect } from './auth/pipedrive-connect.service.js';
 export { PipedriveConnectionId } from './auth/pipedrive-connection-id.decorator.js';
-export { PipedriveExceptionFilter } from './errors/pipedrive-exception.filter.js';
 export { PipedriveSession } from './auth/pipedrive-session.js';
 export { PipedriveSessionGuard } from './auth/pipedrive-session.guard.js';
-export { PipedriveStrategy } from './auth/pipedrive.strategy.js';
 export { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 
 // Tokens: storage, lifecycle, events
 export { TokenService } from './tokens/token.service.js';
 export { PipedriveRefreshSweeper, type PipedriveSweepSummary } from './tokens/pipedrive-refresh-sweeper.js';
-export { PipedriveOAuthClient } from './tokens/pipedrive-oauth.client.js';
 export { PIPEDRIVE_ENTITIES, PIPEDRIVE_MIGRATIONS } from './database/pipedrive.entities.js';
-export { PipedriveConnectionEntity } from './database/pipedrive-connection.entity.js';
-export { PipedriveOAuthStateEntity } from './database/pipedrive-oauth-state.entity.js';
 export {
   PIPEDRIVE_EVENTS,
   PipedriveEvents,

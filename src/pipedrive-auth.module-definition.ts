@@ -22,3 +22,8 @@ export const {
     controllers: extras.controller ? [PipedriveAuthController] : [],
   }))
   .build();
+
+/** What `PipedriveAuthModule.forRoot()` takes: the options plus the extras. */
+export type PipedriveAuthModuleRootOptions = typeof PIPEDRIVE_OPTIONS_TYPE;
+/** What `PipedriveAuthModule.forRootAsync()` takes: `useFactory`/`useClass`/`useExisting`, `inject`, `imports`, plus the extras. */
+export type PipedriveAuthModuleAsyncOptions = typeof PIPEDRIVE_ASYNC_OPTIONS_TYPE;

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PipedriveAuthGuard } from './auth/pipedrive-auth.guard.js';
+import { PipedriveConnectService } from './auth/pipedrive-connect.service.js';
 import { PipedriveIdentityFetcher } from './auth/pipedrive-identity.js';
+import { PipedriveStrategy } from './auth/pipedrive-passport.adapter.js';
 import { PipedriveSession } from './auth/pipedrive-session.js';
 import { PipedriveSessionGuard } from './auth/pipedrive-session.guard.js';
 import { PipedriveStateStore } from './auth/pipedrive-state.store.js';
-import { PipedriveStrategy } from './auth/pipedrive.strategy.js';
 import { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 import { PipedriveClient } from './client/pipedrive.client.js';
 import { ConnectionStore } from './database/connection.store.js';
@@ -28,7 +29,7 @@ const PUBLIC_PROVIDERS = [
   PipedriveMetrics,
   PipedriveRefreshSweeper,
   PipedriveSession,
-  PipedriveStrategy,
+  PipedriveConnectService,
   PipedriveAuthGuard,
   PipedriveSessionGuard,
   PipedriveUninstallGuard,
@@ -54,6 +55,7 @@ const PUBLIC_PROVIDERS = [
     ConnectionStore,
     PipedriveOAuthClient,
     PipedriveStateStore,
+    PipedriveStrategy,
     PipedriveIdentityFetcher,
     ...PUBLIC_PROVIDERS,
   ],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
-import { type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
+import { PIPEDRIVE_OPTION_DEFAULTS, type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
 
 const SECRET = 'client-secret-VALUE-that-must-never-appear';
 const valid: PipedriveAuthModuleOptions = {
@@ -22,23 +22,23 @@ function failure(options: unknown): PipedriveConfigurationError {
 }
 
 describe('resolvePipedriveOptions', () => {
-  it('fills every default', () => {
+  it('fills every default from PIPEDRIVE_OPTION_DEFAULTS', () => {
     const resolved = resolvePipedriveOptions(valid);
-    expect(resolved).toMatchObject({
-      oauthBaseUrl: 'https://oauth.pipedrive.com',
-      previousEncryptionKeys: [],
-      refreshMarginSeconds: 300,
-      requireState: true,
-      stateTtlSeconds: 600,
-      sessionCookieName: 'pipedrive_session',
-      sessionMaxAgeSeconds: 2_592_000,
-      secureCookies: true,
-      refreshLeaseSeconds: 30,
-      tokenRequestTimeoutMs: 10_000,
-      tokenCacheSize: 10_000,
-      client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64 },
-    });
+    const { refreshSweep: _sweepDefaults, ...defaults } = PIPEDRIVE_OPTION_DEFAULTS;
+    expect(resolved).toMatchObject({ ...defaults, secureCookies: true });
     expect(resolved.successRedirect).toBeUndefined();
+    expect(resolved.refreshSweep).toBeUndefined();
+  });
+
+  it('has a hint for every option, and each defaulted number hint quotes its default', () => {
+    const wrong = { ...valid } as Record<string, unknown>;
+    const names = Object.keys({ ...valid, ...PIPEDRIVE_OPTION_DEFAULTS, secureCookies: 0, successRedirect: 0, failureRedirect: 0 });
+    for (const name of names) wrong[name] = Symbol('wrong');
+    const { message } = failure(wrong);
+    for (const name of names) expect(message).toContain(`option "${name}" must`);
+    expect(message).not.toContain('is invalid');
+    const numbers = Object.entries(PIPEDRIVE_OPTION_DEFAULTS).filter(([, value]) => typeof value === 'number');
+    for (const [name, value] of numbers) expect(message).toMatch(new RegExp(`option "${name}" [^;]*\\(default ${value}\\)`));
   });
 
   it('keeps given values, trims the OAuth base URL and derives secureCookies from redirectUri', () => {

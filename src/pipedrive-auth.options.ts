@@ -13,42 +13,42 @@ export interface PipedriveAuthModuleOptions {
   redirectUri: string;
   /**
    * Base URL of Pipedrive's OAuth server.
-   * @default 'https://oauth.pipedrive.com'
+   * @default PIPEDRIVE_OPTION_DEFAULTS.oauthBaseUrl
    */
   oauthBaseUrl?: string;
   /** Key that encrypts tokens at rest: 32 random bytes, base64-encoded (`openssl rand -base64 32`). */
   encryptionKey: string;
   /**
    * Earlier encryption keys, kept only to decrypt tokens written before a key rotation.
-   * @default []
+   * @default PIPEDRIVE_OPTION_DEFAULTS.previousEncryptionKeys (none)
    */
   previousEncryptionKeys?: string[];
   /**
    * Refresh an access token this many seconds before it expires.
-   * @default 300
+   * @default PIPEDRIVE_OPTION_DEFAULTS.refreshMarginSeconds
    */
   refreshMarginSeconds?: number;
   /**
    * Reject callbacks without a valid `state`. Set to false only if your Marketplace listing
    * sends installs without `state` (Pipedrive enables `state` per app).
-   * @default true
+   * @default PIPEDRIVE_OPTION_DEFAULTS.requireState
    */
   requireState?: boolean;
   /**
    * How long an authorization `state` stays valid, in seconds (at most 600).
-   * @default 600
+   * @default PIPEDRIVE_OPTION_DEFAULTS.stateTtlSeconds
    */
   stateTtlSeconds?: number;
   /** Secret that signs the session cookie; at least 32 characters. */
   sessionSecret: string;
   /**
    * Name of the session cookie naming the user's connection.
-   * @default 'pipedrive_session'
+   * @default PIPEDRIVE_OPTION_DEFAULTS.sessionCookieName
    */
   sessionCookieName?: string;
   /**
    * Lifetime of the session cookie, in seconds.
-   * @default 2592000 (30 days)
+   * @default PIPEDRIVE_OPTION_DEFAULTS.sessionMaxAgeSeconds (30 days)
    */
   sessionMaxAgeSeconds?: number;
   /**
@@ -74,17 +74,17 @@ export interface PipedriveAuthModuleOptions {
   failureRedirect?: string;
   /**
    * How long one instance may hold the refresh lease of a connection before another may take over, in seconds.
-   * @default 30
+   * @default PIPEDRIVE_OPTION_DEFAULTS.refreshLeaseSeconds
    */
   refreshLeaseSeconds?: number;
   /**
    * Timeout of calls to the token and revoke endpoints, in milliseconds.
-   * @default 10000
+   * @default PIPEDRIVE_OPTION_DEFAULTS.tokenRequestTimeoutMs
    */
   tokenRequestTimeoutMs?: number;
   /**
    * How many decrypted access tokens to keep in memory, so valid tokens need no database read.
-   * @default 10000
+   * @default PIPEDRIVE_OPTION_DEFAULTS.tokenCacheSize
    */
   tokenCacheSize?: number;
   /**
@@ -106,22 +106,22 @@ export interface PipedriveAuthModuleOptions {
 export interface PipedriveClientOptions {
   /**
    * Per-request timeout in milliseconds.
-   * @default 30000
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.timeoutMs
    */
   timeoutMs?: number;
   /**
    * Retries of idempotent requests after a 5xx or a network error.
-   * @default 2
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.maxRetries
    */
   maxRetries?: number;
   /**
    * Waits after a 429 before the call fails with PipedriveRateLimitError.
-   * @default 3
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.maxRateLimitRetries
    */
   maxRateLimitRetries?: number;
   /**
    * Keep-alive connections per api_domain.
-   * @default 64
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.connectionsPerOrigin
    */
   connectionsPerOrigin?: number;
   /**
@@ -133,7 +133,7 @@ export interface PipedriveClientOptions {
   redis?: PipedriveRedis;
   /**
    * Prefix of every Redis key the library writes (`{prefix}burst:...`, `{prefix}budget:...`).
-   * @default 'pipedrive:'
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.redisKeyPrefix
    */
   redisKeyPrefix?: string;
   /**
@@ -144,13 +144,13 @@ export interface PipedriveClientOptions {
   dailyBudget?: number;
   /**
    * Fractions of `dailyBudget` at which a warning is logged, once per company and day each.
-   * @default [0.8, 0.95]
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.budgetWarningFractions
    */
   budgetWarningFractions?: number[];
   /**
    * How long a company's custom-field definitions are used before they are fetched again, in seconds;
    * a name, hash or option the cached copy does not know fetches them sooner.
-   * @default 300
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.customFieldsTtlSeconds
    */
   customFieldsTtlSeconds?: number;
 }
@@ -164,16 +164,15 @@ export interface PipedriveRefreshSweepOptions {
   intervalSeconds: number;
   /**
    * At most this many connections refreshed per sweep, those expiring first.
-   * @default 100
+   * @default PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.batchSize
    */
   batchSize?: number;
 }
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedPipedriveOptions
-  extends Required<
-    Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep' | 'metrics'>
-  > {
+export interface ResolvedPipedriveOptions extends Required<
+  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep' | 'metrics'>
+> {
   successRedirect?: string;
   browserSuccessRedirect?: string;
   failureRedirect?: string;
@@ -181,109 +180,202 @@ export interface ResolvedPipedriveOptions
   /** Unset when the sweep is off. */
   refreshSweep?: Required<PipedriveRefreshSweepOptions>;
   /** Unset when metrics are off. */
-  metrics?: PipedriveMetricsOptions;
+  metrics?: Required<PipedriveMetricsOptions>;
 }
 
-const seconds = (min: number, max: number) => z.int().min(min).max(max);
-const httpUrl = z.url({ protocol: /^https?$/ });
+/**
+ * The default of every option, written once: the schema applies them, the validation hints quote them,
+ * and the `@default`s of {@link PipedriveAuthModuleOptions} name them.
+ */
+export const PIPEDRIVE_OPTION_DEFAULTS = {
+  oauthBaseUrl: 'https://oauth.pipedrive.com',
+  previousEncryptionKeys: [] as string[],
+  refreshMarginSeconds: 300,
+  requireState: true,
+  stateTtlSeconds: 600,
+  sessionCookieName: 'pipedrive_session',
+  sessionMaxAgeSeconds: 2_592_000,
+  refreshLeaseSeconds: 30,
+  tokenRequestTimeoutMs: 10_000,
+  tokenCacheSize: 10_000,
+  client: {
+    timeoutMs: 30_000,
+    maxRetries: 2,
+    maxRateLimitRetries: 3,
+    connectionsPerOrigin: 64,
+    redisKeyPrefix: 'pipedrive:',
+    budgetWarningFractions: [0.8, 0.95] as number[],
+    customFieldsTtlSeconds: 300,
+  },
+  refreshSweep: { batchSize: 100 },
+  metrics: { prefix: 'pipedrive_' },
+} as const;
+
+const D = PIPEDRIVE_OPTION_DEFAULTS;
+
+/**
+ * What to set, per option path. Issues are reported with these texts only: zod's own messages may quote
+ * the input, and the input may be a secret. Filled by {@link hinted} as the schema is built, so a hint sits
+ * beside its rule and quotes the same numbers.
+ */
+const HINTS = new Map<string, string>();
+
+function hinted<T extends z.ZodType>(path: string, schema: T, hint: string): T {
+  HINTS.set(path, hint);
+  return schema;
+}
+
+/** A whole number from `min` to `max`; its hint quotes the range (and the default, when given one). */
+function whole(path: string, min: number, max: number, unit: string) {
+  const what = unit ? `a whole number of ${unit}` : 'a whole number';
+  return hinted(path, z.int().min(min).max(max), `must be ${what} from ${min} to ${max}`);
+}
+
+function wholeOr(path: string, min: number, max: number, unit: string, fallback: number) {
+  const schema = whole(path, min, max, unit).default(fallback);
+  HINTS.set(path, `${HINTS.get(path)} (default ${fallback})`);
+  return schema;
+}
+
+const httpUrl = () => z.url({ protocol: /^https?$/ });
 /** An absolute http(s) URL, or a path on this site ("/done"); never "//host" (an open redirect). */
-const redirectTarget = z.union([httpUrl, z.string().regex(/^\/(?!\/)/)]);
+const redirectTarget = (path: string) =>
+  hinted(path, z.union([httpUrl(), z.string().regex(/^\/(?!\/)/)]), 'must be an absolute http(s) URL or a path starting with a single "/"');
 const base64Key = z.string().refine((value) => Buffer.from(value.trim(), 'base64').length === 32);
 /** RFC 6265 cookie-name characters. */
 const cookieName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/);
 
-const clientSchema = z.strictObject({
-  timeoutMs: z.int().min(100).max(600_000).default(30_000),
-  maxRetries: z.int().min(0).max(10).default(2),
-  maxRateLimitRetries: z.int().min(0).max(10).default(3),
-  connectionsPerOrigin: z.int().min(1).max(1024).default(64),
-  redis: z.custom<PipedriveRedis>((value) => typeof (value as PipedriveRedis | null)?.evalsha === 'function').optional(),
-  redisKeyPrefix: z.string().min(1).max(100).default('pipedrive:'),
-  dailyBudget: z.int().min(1).optional(),
-  budgetWarningFractions: z.array(z.number().gt(0).max(1)).default([0.8, 0.95]),
-  customFieldsTtlSeconds: z.int().min(0).max(86_400).default(300),
-});
+const clientSchema = hinted(
+  'client',
+  z.strictObject({
+    timeoutMs: wholeOr('client.timeoutMs', 100, 600_000, 'milliseconds', D.client.timeoutMs),
+    maxRetries: wholeOr('client.maxRetries', 0, 10, '', D.client.maxRetries),
+    maxRateLimitRetries: wholeOr('client.maxRateLimitRetries', 0, 10, '', D.client.maxRateLimitRetries),
+    connectionsPerOrigin: wholeOr('client.connectionsPerOrigin', 1, 1024, '', D.client.connectionsPerOrigin),
+    redis: hinted(
+      'client.redis',
+      z.custom<PipedriveRedis>((value) => typeof (value as PipedriveRedis | null)?.evalsha === 'function').optional(),
+      'must be an ioredis client (new Redis(url)), or unset to pace from the rate-limit headers alone',
+    ),
+    redisKeyPrefix: hinted(
+      'client.redisKeyPrefix',
+      z.string().min(1).max(100).default(D.client.redisKeyPrefix),
+      `must be a non-empty string of at most 100 characters (default ${D.client.redisKeyPrefix})`,
+    ),
+    dailyBudget: hinted(
+      'client.dailyBudget',
+      z.int().min(1).optional(),
+      'must be a whole number of API tokens per company and day, e.g. 30000, or unset',
+    ),
+    budgetWarningFractions: hinted(
+      'client.budgetWarningFractions',
+      z.array(z.number().gt(0).max(1)).default(() => [...D.client.budgetWarningFractions]),
+      `must be a list of fractions above 0 and at most 1 (default [${D.client.budgetWarningFractions.join(', ')}])`,
+    ),
+    customFieldsTtlSeconds: wholeOr('client.customFieldsTtlSeconds', 0, 86_400, 'seconds', D.client.customFieldsTtlSeconds),
+  }),
+  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget, budgetWarningFractions and customFieldsTtlSeconds',
+);
 
-const metricsSchema = z.strictObject({
-  registry: z.custom<PipedriveMetricsOptions['registry']>(
-    (value) => typeof (value as { registerMetric?: unknown } | null)?.registerMetric === 'function',
-  ),
-  prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default('pipedrive_'),
-});
+const metricsSchema = hinted(
+  'metrics',
+  z.strictObject({
+    registry: hinted(
+      'metrics.registry',
+      z.custom<PipedriveMetricsOptions['registry']>(
+        (value) => typeof (value as { registerMetric?: unknown } | null)?.registerMetric === 'function',
+      ),
+      'must be a prom-client Registry (new Registry() from prom-client)',
+    ),
+    prefix: hinted(
+      'metrics.prefix',
+      z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default(D.metrics.prefix),
+      `must be a Prometheus metric-name prefix: letters, digits, _ and :, not starting with a digit (default ${D.metrics.prefix})`,
+    ),
+  }),
+  'must be an object { registry, prefix? }, or unset to record no metrics',
+);
 
-export const DEFAULT_SWEEP_BATCH_SIZE = 100;
-
-const refreshSweepSchema = z.strictObject({
-  intervalSeconds: seconds(1, 86_400),
-  batchSize: z.int().min(1).max(10_000).default(DEFAULT_SWEEP_BATCH_SIZE),
-});
+const refreshSweepSchema = hinted(
+  'refreshSweep',
+  z.strictObject({
+    intervalSeconds: hinted(
+      'refreshSweep.intervalSeconds',
+      z.int().min(1).max(86_400),
+      'must be a whole number of seconds from 1 to 86400 between two sweeps, e.g. 60',
+    ),
+    batchSize: wholeOr('refreshSweep.batchSize', 1, 10_000, 'connections per sweep', D.refreshSweep.batchSize),
+  }),
+  'must be an object { intervalSeconds, batchSize? }, or unset to turn the background refresh off',
+);
 
 const optionsSchema = z.strictObject({
-  clientId: z.string().trim().min(1),
-  clientSecret: z.string().min(1),
-  redirectUri: httpUrl,
-  oauthBaseUrl: httpUrl.default('https://oauth.pipedrive.com'),
-  encryptionKey: base64Key,
-  previousEncryptionKeys: z.array(base64Key).default([]),
-  refreshMarginSeconds: seconds(0, 3600).default(300),
-  requireState: z.boolean().default(true),
-  stateTtlSeconds: seconds(1, 600).default(600),
-  sessionSecret: z.string().min(32),
-  sessionCookieName: cookieName.default('pipedrive_session'),
-  sessionMaxAgeSeconds: seconds(60, 34_560_000).default(2_592_000),
-  secureCookies: z.boolean().optional(),
-  successRedirect: redirectTarget.optional(),
-  browserSuccessRedirect: redirectTarget.optional(),
-  failureRedirect: redirectTarget.optional(),
-  refreshLeaseSeconds: seconds(1, 300).default(30),
-  tokenRequestTimeoutMs: z.int().min(100).max(120_000).default(10_000),
-  tokenCacheSize: z.int().min(0).max(10_000_000).default(10_000),
+  clientId: hinted(
+    'clientId',
+    z.string().trim().min(1),
+    'must be the OAuth client id of your app (Pipedrive Developer Hub > your app > OAuth & access scopes)',
+  ),
+  clientSecret: hinted(
+    'clientSecret',
+    z.string().min(1),
+    'must be the OAuth client secret of your app (Pipedrive Developer Hub), a non-empty string',
+  ),
+  redirectUri: hinted(
+    'redirectUri',
+    httpUrl(),
+    'must be the absolute http(s) callback URL registered for your app, e.g. https://example.com/auth/pipedrive/callback',
+  ),
+  oauthBaseUrl: hinted(
+    'oauthBaseUrl',
+    httpUrl().default(D.oauthBaseUrl),
+    `must be an absolute http(s) URL; leave it unset for ${D.oauthBaseUrl}`,
+  ),
+  encryptionKey: hinted('encryptionKey', base64Key, 'must be 32 random bytes, base64-encoded; generate one with `openssl rand -base64 32`'),
+  previousEncryptionKeys: hinted(
+    'previousEncryptionKeys',
+    z.array(base64Key).default(() => [...D.previousEncryptionKeys]),
+    'must be a list of earlier encryptionKey values, each 32 bytes base64-encoded',
+  ),
+  refreshMarginSeconds: wholeOr('refreshMarginSeconds', 0, 3600, 'seconds', D.refreshMarginSeconds),
+  requireState: hinted('requireState', z.boolean().default(D.requireState), `must be true or false (default ${D.requireState})`),
+  stateTtlSeconds: wholeOr('stateTtlSeconds', 1, 600, 'seconds', D.stateTtlSeconds),
+  sessionSecret: hinted(
+    'sessionSecret',
+    z.string().min(32),
+    'must be a random string of at least 32 characters; generate one with `openssl rand -base64 48`',
+  ),
+  sessionCookieName: hinted(
+    'sessionCookieName',
+    cookieName.default(D.sessionCookieName),
+    `must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~ only) (default ${D.sessionCookieName})`,
+  ),
+  sessionMaxAgeSeconds: wholeOr('sessionMaxAgeSeconds', 60, 34_560_000, 'seconds', D.sessionMaxAgeSeconds),
+  secureCookies: hinted(
+    'secureCookies',
+    z.boolean().optional(),
+    'must be true or false; leave it unset to follow the scheme of redirectUri',
+  ),
+  successRedirect: redirectTarget('successRedirect').optional(),
+  browserSuccessRedirect: redirectTarget('browserSuccessRedirect').optional(),
+  failureRedirect: redirectTarget('failureRedirect').optional(),
+  refreshLeaseSeconds: wholeOr('refreshLeaseSeconds', 1, 300, 'seconds', D.refreshLeaseSeconds),
+  tokenRequestTimeoutMs: wholeOr('tokenRequestTimeoutMs', 100, 120_000, 'milliseconds', D.tokenRequestTimeoutMs),
+  tokenCacheSize: wholeOr('tokenCacheSize', 0, 10_000_000, '', D.tokenCacheSize),
   refreshSweep: refreshSweepSchema.optional(),
   client: clientSchema.prefault({}),
   metrics: metricsSchema.optional(),
 });
 
-/**
- * What to set, per option. Issues are reported with these texts only: zod's own messages may quote
- * the input, and the input may be a secret.
- */
-const HINTS: Record<string, string> = {
-  clientId: 'must be the OAuth client id of your app (Pipedrive Developer Hub > your app > OAuth & access scopes)',
-  clientSecret: 'must be the OAuth client secret of your app (Pipedrive Developer Hub), a non-empty string',
-  redirectUri: 'must be the absolute http(s) callback URL registered for your app, e.g. https://example.com/auth/pipedrive/callback',
-  oauthBaseUrl: 'must be an absolute http(s) URL; leave it unset for https://oauth.pipedrive.com',
-  encryptionKey: 'must be 32 random bytes, base64-encoded; generate one with `openssl rand -base64 32`',
-  previousEncryptionKeys: 'must be a list of earlier encryptionKey values, each 32 bytes base64-encoded',
-  refreshMarginSeconds: 'must be a whole number of seconds from 0 to 3600 (default 300)',
-  requireState: 'must be true or false (default true)',
-  stateTtlSeconds: 'must be a whole number of seconds from 1 to 600 (default 600)',
-  sessionSecret: 'must be a random string of at least 32 characters; generate one with `openssl rand -base64 48`',
-  sessionCookieName: 'must be a cookie name (letters, digits and !#$%&\'*+-.^_`|~ only); default pipedrive_session',
-  sessionMaxAgeSeconds: 'must be a whole number of seconds from 60 to 34560000 (400 days); default 2592000',
-  secureCookies: 'must be true or false; leave it unset to follow the scheme of redirectUri',
-  successRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
-  browserSuccessRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
-  failureRedirect: 'must be an absolute http(s) URL or a path starting with a single "/"',
-  refreshLeaseSeconds: 'must be a whole number of seconds from 1 to 300 (default 30)',
-  tokenRequestTimeoutMs: 'must be a whole number of milliseconds from 100 to 120000 (default 10000)',
-  tokenCacheSize: 'must be a whole number from 0 to 10000000 (default 10000)',
-  refreshSweep: 'must be an object { intervalSeconds, batchSize? }, or unset to turn the background refresh off',
-  'refreshSweep.intervalSeconds': 'must be a whole number of seconds from 1 to 86400 between two sweeps, e.g. 60',
-  'refreshSweep.batchSize': 'must be a whole number of connections per sweep from 1 to 10000 (default 100)',
-  client: 'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget, budgetWarningFractions and customFieldsTtlSeconds',
-  'client.timeoutMs': 'must be a whole number of milliseconds from 100 to 600000 (default 30000)',
-  'client.maxRetries': 'must be a whole number from 0 to 10 (default 2)',
-  'client.maxRateLimitRetries': 'must be a whole number from 0 to 10 (default 3)',
-  'client.connectionsPerOrigin': 'must be a whole number from 1 to 1024 (default 64)',
-  'client.redis': 'must be an ioredis client (new Redis(url)), or unset to pace from the rate-limit headers alone',
-  'client.redisKeyPrefix': 'must be a non-empty string of at most 100 characters (default pipedrive:)',
-  'client.dailyBudget': 'must be a whole number of API tokens per company and day, e.g. 30000, or unset',
-  'client.budgetWarningFractions': 'must be a list of fractions above 0 and at most 1 (default [0.8, 0.95])',
-  'client.customFieldsTtlSeconds': 'must be a whole number of seconds from 0 to 86400 (default 300)',
-  metrics: 'must be an object { registry, prefix? }, or unset to record no metrics',
-  'metrics.registry': 'must be a prom-client Registry (new Registry() from prom-client)',
-  'metrics.prefix': 'must be a Prometheus metric-name prefix: letters, digits, _ and :, not starting with a digit (default pipedrive_)',
-};
+/** Equal types, not merely assignable ones: an option added, dropped or retyped on one side only fails. */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Flat<T> = { [K in keyof T]: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Flat<T[K]>) : T[K] } & {};
+type ResolvedBySchema = Flat<Omit<z.output<typeof optionsSchema>, 'secureCookies'> & { secureCookies: boolean }>;
+/** Fails `tsc` when the documented interfaces drift from the schema that validates them. */
+const schemaMatchesInterfaces: [
+  Equals<Flat<PipedriveAuthModuleOptions>, Flat<z.input<typeof optionsSchema>>>,
+  Equals<Flat<ResolvedPipedriveOptions>, ResolvedBySchema>,
+] = [true, true];
+void schemaMatchesInterfaces;
 
 /**
  * Validates the options given to `PipedriveAuthModule.forRoot()`/`forRootAsync()` and fills every default.
@@ -318,6 +410,6 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   // Array items (previousEncryptionKeys[1]) share their list's hint.
   const name = issue.path.filter((part) => typeof part === 'string').join('.');
   const missing = issue.code === 'invalid_type' && issue.input === undefined;
-  const hint = HINTS[name] ?? 'is invalid';
+  const hint = HINTS.get(name) ?? 'is invalid';
   return [`option "${name}" ${missing ? 'is required and ' : ''}${hint}`];
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipedriveOAuthStateEntity } from '../src/database/pipedrive-oauth-state.entity.js';
+import { PIPEDRIVE_OPTIONS, type ResolvedPipedriveOptions } from '../src/index.js';
 import {
   type Answer,
   approve,
@@ -78,11 +79,12 @@ describe.each(['sqlite', 'postgres'] as const)('Pipedrive OAuth flow on %s', (da
     expect(await connectionsOf(app, 100, 7)).toHaveLength(1);
   });
 
-  it('sets the state cookie httpOnly, SameSite=Lax, for at most 600 seconds', async () => {
+  it('sets the state cookie httpOnly, SameSite=Lax, for stateTtlSeconds', async () => {
     const line = setCookieLine(await send(`${app.url}/auth/pipedrive`), STATE_COOKIE)!;
     expect(line).toMatch(/HttpOnly/);
     expect(line).toMatch(/SameSite=Lax/);
-    expect(Number(/Max-Age=(\d+)/.exec(line)![1])).toBeLessThanOrEqual(600);
+    const { stateTtlSeconds } = app.app.get<ResolvedPipedriveOptions>(PIPEDRIVE_OPTIONS);
+    expect(Number(/Max-Age=(\d+)/.exec(line)![1])).toBe(stateTtlSeconds);
   });
 
   it('refuses a forged state, even with a matching cookie', async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +60,7 @@ async function boot(extensions: PipedriveExtensionsModuleOptions, dir: string) {
   })
   class ExtensionsTestModule {}
   const app = await NestFactory.create(ExtensionsTestModule, { logger: false, abortOnError: false });
-  app.useGlobalFilters(new PipedriveExceptionFilter());
+  app.useGlobalFilters(new PipedriveExceptionFilter(app.get(HttpAdapterHost)));
   const port = await freePort();
   await app.listen(port, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${port}` };

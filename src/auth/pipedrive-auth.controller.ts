@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { PipedriveAuthException } from '../errors/pipedrive-auth.exception.js';
+import { PipedriveExceptionFilter } from '../errors/pipedrive-exception.filter.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
 import { TokenService } from '../tokens/token.service.js';
-import { PipedriveAuthException } from '../errors/pipedrive-auth.exception.js';
-import { PipedriveAuthGuard } from './pipedrive-auth.guard.js';
+import { PipedriveConnectService } from './pipedrive-connect.service.js';
 import { PipedriveConnectionId } from './pipedrive-connection-id.decorator.js';
-import { PipedriveExceptionFilter } from '../errors/pipedrive-exception.filter.js';
 import { PipedriveSession } from './pipedrive-session.js';
 import { PipedriveSessionGuard } from './pipedrive-session.guard.js';
 import { PipedriveUninstallGuard } from './pipedrive-uninstall.guard.js';
@@ -24,9 +24,11 @@ export interface PipedriveConnectedBody {
 
 /**
  * The OAuth routes at `/auth/pipedrive` (mounted by `PipedriveAuthModule` unless `controller: false`):
- * - `GET /auth/pipedrive`: 302 to Pipedrive's authorize page.
+ * - `GET /auth/pipedrive`: 302 to Pipedrive's authorize page (400 `invalid_request` if it carries a
+ *   `code` or `error`: only the callback completes a flow).
  * - `GET /auth/pipedrive/callback`: stores the connection, sets the session cookie, answers
- *   {@link PipedriveConnectedBody} (or redirects to `successRedirect`, or a browser to `browserSuccessRedirect`).
+ *   {@link PipedriveConnectedBody} (or redirects to `successRedirect`, or a browser to `browserSuccessRedirect`);
+ *   see {@link PipedriveConnectService.complete}.
  * - `DELETE /auth/pipedrive/callback`: Pipedrive's uninstall call (HTTP Basic client credentials).
  * - `POST /auth/pipedrive/disconnect`: revokes the session's connection at Pipedrive and ends the session.
  *
@@ -42,23 +44,19 @@ export class PipedriveAuthController {
     @InjectPipedriveOptions() protected readonly options: ResolvedPipedriveOptions,
     protected readonly tokens: TokenService,
     protected readonly session: PipedriveSession,
+    protected readonly connect: PipedriveConnectService,
   ) {}
 
-  /** Redirects to Pipedrive (done by the guard). */
+  /** Sends the browser to Pipedrive's authorize page. */
   @Get()
-  @UseGuards(PipedriveAuthGuard)
   async authorize(@Req() request: Request, @Res() response: Response): Promise<void> {
-    // Only reached when the request already carries a code: finish like the callback.
-    await this.callback(request, response);
+    await this.connect.start(request, response);
   }
 
   /** Pipedrive sends the browser here with `code` and `state` (or `error`). */
   @Get('callback')
-  @UseGuards(PipedriveAuthGuard)
   async callback(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const connection = request.user as PipedriveConnection;
-    await this.onConnected(connection, request);
-    this.session.start(response, connection.id);
+    const connection = await this.connect.complete(request, response, (connected) => this.onConnected(connected, request));
     if (this.options.successRedirect) return response.redirect(302, this.options.successRedirect);
     if (this.options.browserSuccessRedirect && request.accepts(['application/json', 'text/html']) === 'text/html') {
       return response.redirect(302, this.options.browserSuccessRedirect);

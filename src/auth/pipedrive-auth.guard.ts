@@ -1,37 +1,30 @@
-import { type ExecutionContext, Injectable } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
-import { InjectPipedriveOptions } from '../pipedrive.constants.js';
-import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
-import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
-import { toAuthException } from './auth-failure.js';
-import { PIPEDRIVE_STRATEGY, PipedriveStrategy } from './pipedrive.strategy.js';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { PipedriveConnectService } from './pipedrive-connect.service.js';
+import { carriesAnswer } from './pipedrive-passport.adapter.js';
 
 /**
- * Runs the Pipedrive OAuth flow on a route: without `code` it redirects to Pipedrive's authorize
- * page (setting the state cookie); with `code` it checks the state, exchanges the code, stores the
- * connection and puts it on `request.user`. Failures become JSON `{ statusCode, error, message }`
- * ({@link toAuthException}); add `@UseFilters(PipedriveExceptionFilter)` to honour `failureRedirect`.
- * Extend it and override `handleRequest` to map failures differently.
+ * The OAuth flow on routes of your own (`controller: false`), one guard for both ends as
+ * `@nestjs/passport`'s AuthGuard would: a request without Pipedrive's answer is sent to Pipedrive's
+ * authorize page (the handler does not run); a request with `code` or `error` is completed by
+ * {@link PipedriveConnectService.complete} (connection stored, session cookie set) and reaches the
+ * handler with the connection on `request.user`. Failures answer `{ statusCode, error, message }` on
+ * their own; add `@UseFilters(PipedriveExceptionFilter)` to honour `failureRedirect`.
+ * For separate start and callback routes, inject PipedriveConnectService instead.
  */
 @Injectable()
-export class PipedriveAuthGuard extends AuthGuard('pipedrive') {
-  constructor(
-    @InjectPipedriveOptions() private readonly pipedriveOptions: ResolvedPipedriveOptions,
-    private readonly strategy: PipedriveStrategy,
-  ) {
-    super();
-  }
+export class PipedriveAuthGuard implements CanActivate {
+  constructor(private readonly connect: PipedriveConnectService) {}
 
-  override getAuthenticateOptions(context: ExecutionContext) {
-    const request = context.switchToHttp().getRequest<Request & { [PIPEDRIVE_STRATEGY]?: PipedriveStrategy }>();
-    request[PIPEDRIVE_STRATEGY] = this.strategy;
-    // No session: the connection travels in the signed cookie set by the controller.
-    return { session: false };
-  }
-
-  override handleRequest<TUser = PipedriveConnection>(error: unknown, user: unknown, info: unknown): TUser {
-    if (error || !user) throw toAuthException(error, info, this.pipedriveOptions.failureRedirect);
-    return user as TUser;
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const [request, response] = [http.getRequest<Request>(), http.getResponse<Response>()];
+    if (carriesAnswer(request)) {
+      request.user = await this.connect.complete(request, response);
+      return true;
+    }
+    await this.connect.start(request, response);
+    // The redirect is sent: like AuthGuard, keep the handler (and Nest's own answer) from running.
+    return new Promise<boolean>(() => {});
   }
 }

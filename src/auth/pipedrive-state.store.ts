@@ -4,13 +4,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Metadata, StateStoreStoreCallback, StateStoreVerifyCallback } from 'passport-oauth2';
 import { LessThan, MoreThan, type Repository } from 'typeorm';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveOAuthStateEntity } from '../database/pipedrive-oauth-state.entity.js';
 import { storageCall } from '../database/storage-call.js';
 import { clearCookie, readCookie, writeCookie } from './cookies.js';
 
-/** What the strategy hands to `fail()` when a state is refused; the guard turns it into a 403. */
+/** What the store hands to passport's `fail()` when a state is refused; the adapter turns it into a 403. */
 export interface PipedriveStateFailure {
   code: 'invalid_state';
   message: string;
@@ -28,11 +29,12 @@ const SWEEP_INTERVAL_MS = 60_000;
 @Injectable()
 export class PipedriveStateStore {
   private readonly logger = new Logger('PipedriveStateStore');
-  private lastSweep = 0;
+  private lastSweep = -Infinity;
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
     @InjectRepository(PipedriveOAuthStateEntity) private readonly states: Repository<PipedriveOAuthStateEntity>,
+    @InjectPipedriveClock() private readonly clock: PipedriveClock,
   ) {}
 
   /** Name of the cookie binding a pending state to the browser. */
@@ -58,7 +60,7 @@ export class PipedriveStateStore {
   private async issue(req: Request): Promise<string> {
     const state = randomBytes(32).toString('base64url');
     const ttl = this.options.stateTtlSeconds;
-    const row = { id: digest(state), expiresAt: Date.now() + ttl * 1000 };
+    const row = { id: digest(state), expiresAt: this.clock.now() + ttl * 1000 };
     await storageCall('store an OAuth state', () => this.states.insert(row));
     writeCookie(req.res!, this.cookieName, state, { secure: this.options.secureCookies, maxAge: ttl });
     this.sweep();
@@ -81,7 +83,7 @@ export class PipedriveStateStore {
       return refuse('The state does not belong to this browser; start the connection again.');
     }
     const consumed = await storageCall('consume an OAuth state', () =>
-      this.states.delete({ id: digest(state), expiresAt: MoreThan(Date.now()) }),
+      this.states.delete({ id: digest(state), expiresAt: MoreThan(this.clock.now()) }),
     );
     if (consumed.affected !== 1) return refuse('The state is unknown, already used or expired; start the connection again.');
     return undefined;
@@ -89,7 +91,7 @@ export class PipedriveStateStore {
 
   /** Expired rows are only garbage (the DELETE above ignores them); remove them now and then. */
   private sweep(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweep = now;
     const expired = () => this.states.delete({ expiresAt: LessThan(now) });

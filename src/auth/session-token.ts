@@ -14,8 +14,8 @@ export function signSessionToken(connectionId: string, expiresAt: Date, secret: 
   return `${connectionId}.${expires}.${mac(connectionId, expires, secret).toString('base64url')}`;
 }
 
-/** The connection id named by a valid, unexpired token; undefined for anything else. */
-export function verifySessionToken(token: string, secret: string, now = new Date()): string | undefined {
+/** The connection id named by a valid token unexpired at `now` (the PipedriveClock's); undefined for anything else. */
+export function verifySessionToken(token: string, secret: string, now: Date): string | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   const [connectionId, expires, signature] = parts;

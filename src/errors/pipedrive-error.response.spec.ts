@@ -1,4 +1,3 @@
-import { AuthorizationError, InternalOAuthError } from 'passport-oauth2';
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -12,7 +11,7 @@ import {
   PipedriveTimeoutError,
   PipedriveTokenEndpointError,
 } from './pipedrive.errors.js';
-import { toAuthException, withErrorCode } from '../auth/auth-failure.js';
+import { PipedriveAuthException, withErrorCode } from './pipedrive-auth.exception.js';
 import { pipedriveErrorResponse } from './pipedrive-error.response.js';
 
 const call = { method: 'GET', path: '/api/v2/deals' };
@@ -24,8 +23,16 @@ describe('pipedriveErrorResponse', () => {
     [new PipedriveTokenEndpointError('x', { grant: 'refresh_token', status: 503, transient: true }), 502, 'token_refresh_failed'],
     [new PipedriveTokenEndpointError('x', { grant: 'revoke', status: 500, transient: true }), 502, 'revoke_failed'],
     [new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 502, transient: true }), 502, 'token_exchange_failed'],
-    [new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 400, oauthError: 'invalid_grant', transient: false }), 400, 'invalid_grant'],
-    [new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 401, oauthError: 'invalid_client', transient: false }), 502, 'token_exchange_failed'],
+    [
+      new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 400, oauthError: 'invalid_grant', transient: false }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      new PipedriveTokenEndpointError('x', { grant: 'authorization_code', status: 401, oauthError: 'invalid_client', transient: false }),
+      502,
+      'token_exchange_failed',
+    ],
     [new PipedriveApiError('x', { ...call, status: 404, error: 'Deal not found' }), 502, 'pipedrive_api_error'],
     [new PipedriveRateLimitError('x', { ...call, status: 429 }), 429, 'rate_limited'],
     [new PipedriveTimeoutError('x', call), 504, 'pipedrive_timeout'],
@@ -66,7 +73,7 @@ describe('pipedriveErrorResponse', () => {
   });
 });
 
-describe('toAuthException', () => {
+describe('PipedriveAuthException.from', () => {
   const down = () => new PipedriveStorageError('store an OAuth state', '55000');
   const quiet = () => ({
     warn: vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {}),
@@ -74,27 +81,29 @@ describe('toAuthException', () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  it.each([
-    ['from the state store', down()],
-    ['from the code exchange', new InternalOAuthError('Failed to obtain access token', down())],
-  ])('answers 503 storage_unavailable to a database failure %s, and logs it', (_where, error) => {
+  it('answers 503 storage_unavailable to a database failure, and logs it', () => {
     const logged = quiet();
-    const exception = toAuthException(error, undefined);
+    const exception = PipedriveAuthException.from(down());
     expect(exception.getStatus()).toBe(503);
     expect(exception.body).toMatchObject({ statusCode: 503, error: 'storage_unavailable' });
     expect(exception.redirectTo).toBeUndefined();
     expect(logged.warn).toHaveBeenCalledWith(expect.stringMatching(/PipedriveStorageError: The database is unavailable/));
   });
 
-  it('sends the browser to failureRedirect with error=storage_unavailable', () => {
+  it('sends the browser to failureRedirect with error=<code>', () => {
     quiet();
-    expect(toAuthException(down(), undefined, '/connect?from=app').redirectTo).toBe('/connect?from=app&error=storage_unavailable');
+    expect(PipedriveAuthException.from(down(), '/connect?from=app').redirectTo).toBe('/connect?from=app&error=storage_unavailable');
+    const refused = PipedriveAuthException.of(403, 'invalid_state', 'x');
+    expect(PipedriveAuthException.from(refused, '/connect').redirectTo).toBe('/connect?error=invalid_state');
+    expect(PipedriveAuthException.from(refused)).toBe(refused);
   });
 
-  it("keeps 500 for errors that are not the library's", () => {
+  it("answers 500 server_error to errors that are not the library's, without their message", () => {
     const logged = quiet();
-    expect(toAuthException(new TypeError('boom'), undefined).getStatus()).toBe(500);
-    expect(toAuthException(new AuthorizationError('x', 'user_denied', ''), undefined).getStatus()).toBe(403);
+    const exception = PipedriveAuthException.from(new TypeError('boom at secret-place'));
+    expect(exception.getStatus()).toBe(500);
+    expect(exception.body).toMatchObject({ statusCode: 500, error: 'server_error' });
+    expect(JSON.stringify(exception.body)).not.toContain('secret-place');
     expect(logged.error).toHaveBeenCalledOnce();
   });
 });

@@ -10,7 +10,15 @@ import {
   PipedriveTimeoutError,
   PipedriveTokenEndpointError,
 } from './pipedrive.errors.js';
-import type { PipedriveErrorBody } from './pipedrive-auth.exception.js';
+
+/** JSON body of every error this library answers with. Never carries a token or secret. */
+export interface PipedriveErrorBody {
+  statusCode: number;
+  /** Machine-readable reason, e.g. `invalid_state`, `reauthorization_required`. */
+  error: string;
+  message: string;
+  [detail: string]: unknown;
+}
 
 /** How a library error is answered over HTTP. */
 export interface PipedriveErrorResponse {

@@ -11,7 +11,7 @@ export interface PipedriveMetricsOptions {
   registry: Registry;
   /**
    * Prefix of every metric name.
-   * @default 'pipedrive_'
+   * @default PIPEDRIVE_OPTION_DEFAULTS.metrics.prefix
    */
   prefix?: string;
 }
@@ -64,7 +64,7 @@ class PrometheusMetrics {
   readonly webhookLag: Histogram<'outcome'>;
   inboxReader: (() => number | Promise<number>) | undefined;
 
-  constructor({ registry, prefix = 'pipedrive_' }: PipedriveMetricsOptions) {
+  constructor({ registry, prefix }: Required<PipedriveMetricsOptions>) {
     // Loaded only when metrics are on: prom-client is an optional peer.
     const prom = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
     const registers = [registry];

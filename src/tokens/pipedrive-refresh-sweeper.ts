@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
-import { DEFAULT_SWEEP_BATCH_SIZE, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
+import { PIPEDRIVE_OPTION_DEFAULTS, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
 import { ConnectionStore } from '../database/connection.store.js';
 import { TokenService } from './token.service.js';
@@ -79,7 +79,7 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
 
   private async run(): Promise<PipedriveSweepSummary> {
     const summary: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
-    const limit = this.options.refreshSweep?.batchSize ?? DEFAULT_SWEEP_BATCH_SIZE;
+    const limit = this.options.refreshSweep?.batchSize ?? PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.batchSize;
     const due = await this.store.findDue(Date.now(), this.options.refreshMarginSeconds * 1000, limit);
     let next = 0;
     const worker = async () => {

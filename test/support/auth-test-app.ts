@@ -4,15 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type INestApplication, Module, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
+import { PipedriveClock } from '../../src/pipedrive.clock.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
 import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
-
 
 export interface AuthTestApp {
   url: string;
@@ -29,6 +29,12 @@ export interface AuthTestAppOptions {
   controller?: boolean;
   controllers?: Type[];
   emulator?: PipedriveEmulator;
+  /** Replaces the module's PipedriveClock (e.g. a ManualClock), as an app's test would. */
+  clock?: PipedriveClock;
+  /** Path of the callback route. @default '/auth/pipedrive/callback' */
+  redirectPath?: string;
+  /** Extra providers of the app module (e.g. services its `controllers` use). */
+  providers?: Type[];
 }
 
 /**
@@ -37,7 +43,7 @@ export interface AuthTestAppOptions {
  */
 export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<AuthTestApp> {
   const port = await freePort();
-  const redirectUri = `http://127.0.0.1:${port}/auth/pipedrive/callback`;
+  const redirectUri = `http://127.0.0.1:${port}${setup.redirectPath ?? '/auth/pipedrive/callback'}`;
   const emulator = setup.emulator ?? (await PipedriveEmulator.start());
   // One client per app: apps sharing an emulator each register their own callback URL.
   const client = { clientId: `auth-test-client-${port}`, clientSecret: randomBytes(16).toString('hex') };
@@ -64,9 +70,13 @@ export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<
       }),
     ],
     controllers: setup.controllers ?? [],
+    providers: setup.providers ?? [],
   })
   class AuthTestModule {}
-  const app = await NestFactory.create(AuthTestModule, { logger: ['error', 'warn'], abortOnError: false });
+  // No exception filter is installed: the module's routes and guards must answer on their own.
+  const testing = Test.createTestingModule({ imports: [AuthTestModule] });
+  if (setup.clock) testing.overrideProvider(PipedriveClock).useValue(setup.clock);
+  const app = (await testing.compile()).createNestApplication({ logger: ['error', 'warn'], abortOnError: false });
   await app.listen(port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { expect } from 'vitest';
 import { PipedriveConnectionEntity } from '../../src/database/pipedrive-connection.entity.js';
+import { PIPEDRIVE_OPTION_DEFAULTS } from '../../src/pipedrive-auth.options.js';
 import { createPostgresDatabase } from './postgres.js';
 import { type ReferenceApp, startReferenceApp } from './reference-app.js';
 
 /** What a browser (or Pipedrive) sees of the reference app; every answer is kept for the no-token check. */
 
-export const SESSION_COOKIE = 'pipedrive_session';
+/** The reference app keeps the default cookie name. */
+export const SESSION_COOKIE = PIPEDRIVE_OPTION_DEFAULTS.sessionCookieName;
 export const STATE_COOKIE = `${SESSION_COOKIE}_state`;
 
 export interface Answer {

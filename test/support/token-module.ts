@@ -5,7 +5,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PIPEDRIVE_OPTIONS } from '../../src/pipedrive.constants.js';
-import type { ResolvedPipedriveOptions } from '../../src/pipedrive-auth.options.js';
+import { type ResolvedPipedriveOptions, resolvePipedriveOptions } from '../../src/pipedrive-auth.options.js';
 import { PipedriveEvents } from '../../src/tokens/pipedrive-events.js';
 import { PipedriveMetrics } from '../../src/metrics/pipedrive-metrics.js';
 import { PipedriveOAuthClient } from '../../src/tokens/pipedrive-oauth.client.js';
@@ -22,27 +22,16 @@ export type TokenTestDatabase =
 export const TOKEN_TEST_CLIENT = { clientId: 'tokens-client', clientSecret: 'tokens-secret-0123456789' };
 export const TOKEN_TEST_REDIRECT = 'http://127.0.0.1/auth/pipedrive/callback';
 
-/** Every option resolved, as the auth module would hand them over. */
+/** Every option resolved by the module's own resolver (its defaults, never copies), then `overrides`. */
 export function tokenTestOptions(overrides: Partial<ResolvedPipedriveOptions> = {}): ResolvedPipedriveOptions {
-  return {
+  const resolved = resolvePipedriveOptions({
     ...TOKEN_TEST_CLIENT,
     redirectUri: TOKEN_TEST_REDIRECT,
     oauthBaseUrl: 'http://127.0.0.1:9',
     encryptionKey: randomBytes(32).toString('base64'),
-    previousEncryptionKeys: [],
-    refreshMarginSeconds: 300,
-    requireState: true,
-    stateTtlSeconds: 600,
     sessionSecret: randomBytes(32).toString('hex'),
-    sessionCookieName: 'pipedrive_session',
-    sessionMaxAgeSeconds: 2_592_000,
-    secureCookies: false,
-    refreshLeaseSeconds: 30,
-    tokenRequestTimeoutMs: 10_000,
-    tokenCacheSize: 10_000,
-    client: { timeoutMs: 30_000, maxRetries: 2, maxRateLimitRetries: 3, connectionsPerOrigin: 64, redisKeyPrefix: 'pipedrive:', budgetWarningFractions: [0.8, 0.95], customFieldsTtlSeconds: 300 },
-    ...overrides,
-  };
+  });
+  return { ...resolved, ...overrides };
 }
 
 export interface TokenModule {
