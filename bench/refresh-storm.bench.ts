@@ -7,15 +7,15 @@
 import 'reflect-metadata';
 import { OAuth2Configuration } from 'pipedrive/v2';
 import { PipedriveEmulator } from '../src/testing/index.js';
-import { createTokenFixture, type TokenFixture } from '../test/support/token-fixture.js';
-import { TOKEN_TEST_CLIENT, TOKEN_TEST_REDIRECT, type TokenModule } from '../test/support/token-module.js';
+import type { TestApp } from '../test/support/test-app.js';
+import { createTokenFixture, TOKEN_TEST_CLIENT, TOKEN_TEST_REDIRECT, type TokenFixture } from '../test/support/token-fixture.js';
 
 const CALLERS = 1_000;
 const INSTANCES = 4;
 const TOKEN_LATENCY_MS = 50;
 let nextUser = 1;
 
-async function libraryStorm(fx: TokenFixture, instances: TokenModule[]): Promise<number> {
+async function libraryStorm(fx: TokenFixture, instances: TestApp[]): Promise<number> {
   const { connection } = await fx.saveExpired(instances[0]!, { companyId: 1, userId: nextUser++ });
   fx.emu.resetCounts();
   await Promise.all(

@@ -104,3 +104,24 @@ export {
   type PipedriveExtensionPayload,
 } from './extensions/pipedrive-extension-token.js';
 export * from './extensions/json-panel.js';
+
+// Webhooks v2: registration, receiver, inbox, handlers
+export { PipedriveWebhooksModule } from './webhooks/pipedrive-webhooks.module.js';
+export type { PipedriveWebhooksModuleExtras } from './webhooks/pipedrive-webhooks.module-definition.js';
+export { PIPEDRIVE_WEBHOOKS_ASYNC_OPTIONS_TYPE, PIPEDRIVE_WEBHOOKS_OPTIONS_TYPE } from './webhooks/pipedrive-webhooks.module-definition.js';
+export {
+  MAX_WEBHOOKS_PER_USER,
+  WEBHOOK_DEFAULTS,
+  type PipedriveWebhooksModuleOptions,
+  type ResolvedPipedriveWebhooksOptions,
+} from './webhooks/pipedrive-webhooks.options.js';
+export { InjectPipedriveWebhooksOptions, PIPEDRIVE_WEBHOOKS_OPTIONS } from './webhooks/pipedrive-webhooks.constants.js';
+export { OnPipedriveWebhook } from './webhooks/on-pipedrive-webhook.decorator.js';
+export { PipedriveWebhooksService, type PipedriveStoredWebhookEvent } from './webhooks/pipedrive-webhooks.service.js';
+export { PipedriveWebhookReceiver } from './webhooks/pipedrive-webhook.receiver.js';
+export type { PipedriveConnectionWebhooks, PipedriveWebhookReport } from './webhooks/pipedrive-webhook.registrar.js';
+export type * from './webhooks/pipedrive-webhook.types.js';
+export type { PipedriveWebhookAction, PipedriveWebhookEventName, PipedriveWebhookObject } from './webhooks/webhook-event-pattern.js';
+export { PipedriveWebhookLimitError, PipedriveWebhookRegistrationError } from './errors/pipedrive-webhook.errors.js';
+export { PipedriveWebhookEntity, type PipedriveWebhookStatus } from './database/pipedrive-webhook.entity.js';
+export { PipedriveWebhookEventEntity, type PipedriveWebhookEventStatus } from './database/pipedrive-webhook-event.entity.js';

@@ -262,11 +262,7 @@ const clientSchema = hinted(
       z.string().min(1).max(100).default(D.client.redisKeyPrefix),
       `must be a non-empty string of at most 100 characters (default ${D.client.redisKeyPrefix})`,
     ),
-    dailyBudget: hinted(
-      'client.dailyBudget',
-      z.int().min(1).optional(),
-      'must be a whole number of API tokens per company and day, e.g. 30000, or unset',
-    ),
+    dailyBudget: hinted('client.dailyBudget', z.int().min(1).optional(), 'must be a whole number of API tokens per company and day, e.g. 30000, or unset'),
     budgetWarningFractions: hinted(
       'client.budgetWarningFractions',
       z.array(z.number().gt(0).max(1)).default(() => [...D.client.budgetWarningFractions]),

@@ -9,8 +9,12 @@ import { Inject } from '@nestjs/common';
 export interface PipedriveClock {
   /** Epoch milliseconds. */
   now(): number;
-  /** Resolves once `ms` have passed on this clock; rejects with the signal's reason when it aborts first. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once `ms` have passed on this clock; rejects with the signal's reason when it aborts first.
+   * `ref: false` lets the process exit while only this sleep is pending (background loops such as the
+   * refresh sweep); a clock without real timers ignores it.
+   */
+  sleep(ms: number, signal?: AbortSignal, options?: { ref?: boolean }): Promise<void>;
 }
 
 /**
@@ -23,7 +27,7 @@ export const InjectPipedriveClock = (): ParameterDecorator => Inject(PipedriveCl
 /** Wall-clock time and real timers; the default. */
 export const systemClock: PipedriveClock = {
   now: () => Date.now(),
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal, options?: { ref?: boolean }): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const onAbort = (): void => {
@@ -34,6 +38,7 @@ export const systemClock: PipedriveClock = {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
+      if (options?.ref === false) timer.unref();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   },

@@ -7,6 +7,7 @@ import {
   send,
   setCookieLine,
   startOn,
+  basicAuth,
 } from './support/browser-flow.js';
 import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
@@ -23,8 +24,7 @@ describe.each(['sqlite', 'postgres'] as const)('uninstall and disconnect on %s',
   const me = (session: string) => send(`${app.url}/pipedrive/me`, { headers: { cookie: session } });
 
   describe('DELETE /auth/pipedrive/callback (uninstall)', () => {
-    const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-    const good = () => basic(TEST_CLIENT.clientId, TEST_CLIENT.clientSecret);
+    const good = () => basicAuth(TEST_CLIENT.clientId, TEST_CLIENT.clientSecret);
     const notice = (companyId: number, userId: number, clientId = TEST_CLIENT.clientId) =>
       JSON.stringify({ client_id: clientId, company_id: companyId, user_id: userId, timestamp: new Date().toISOString() });
     const uninstall = (headers: Record<string, string>, body: string) =>
@@ -36,8 +36,8 @@ describe.each(['sqlite', 'postgres'] as const)('uninstall and disconnect on %s',
 
     it.each([
       ['no credentials', {}],
-      ['a wrong secret', { authorization: basic(TEST_CLIENT.clientId, 'wrong-secret') }],
-      ['a wrong client id', { authorization: basic('someone-else', TEST_CLIENT.clientSecret) }],
+      ['a wrong secret', { authorization: basicAuth(TEST_CLIENT.clientId, 'wrong-secret') }],
+      ['a wrong client id', { authorization: basicAuth('someone-else', TEST_CLIENT.clientSecret) }],
       ['a bearer token', { authorization: `Bearer ${TEST_CLIENT.clientSecret}` }],
     ])('answers 401 to %s and erases nothing', async (_name, headers) => {
       const { session } = await connectAs(app, 600, 1);

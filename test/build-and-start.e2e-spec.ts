@@ -21,7 +21,7 @@ describe('the built reference app', () => {
 
   beforeAll(() => {
     execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'pipe' });
-  }, 120_000);
+  }, 300_000); // only a guard against a hang: a full compile takes minutes on a loaded 2-core machine
   afterAll(() => {
     for (const child of children) child.kill('SIGKILL');
     rmSync(cwd, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Answer,
   approve,
+  basicAuth,
   connectAs,
   connectionsOf,
   expectNoTokensSeen,
@@ -10,6 +11,7 @@ import {
   start,
   STATE_COOKIE,
 } from './support/browser-flow.js';
+import { captureCrashes } from './support/capture.js';
 import { createPostgresDatabase, type TestDatabase } from './support/postgres.js';
 import { type ReferenceApp, startReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
@@ -29,11 +31,9 @@ describe('database outage on postgres', () => {
   let pending: { cookie: string; callbackUrl: string };
   /** Connections of the app's pool that PostgreSQL terminated. */
   let terminated: number;
-  const crashes: unknown[] = [];
-  const record = (error: unknown) => crashes.push(error);
+  const { crashes, stop: stopCapturing } = captureCrashes();
 
   beforeAll(async () => {
-    process.on('uncaughtException', record).on('unhandledRejection', record);
     db = await createPostgresDatabase();
     app = await startReferenceApp({ databaseUrl: db.url });
     earlier = (await connectAs(app, 800, 1)).session;
@@ -45,7 +45,7 @@ describe('database outage on postgres', () => {
     terminated = await db.suspend();
   });
   afterAll(async () => {
-    process.off('uncaughtException', record).off('unhandledRejection', record);
+    stopCapturing();
     await db?.resume();
     await app?.close();
     await db?.drop();
@@ -57,7 +57,7 @@ describe('database outage on postgres', () => {
       method: 'DELETE',
       headers: {
         'content-type': 'application/json',
-        authorization: `Basic ${Buffer.from(`${TEST_CLIENT.clientId}:${TEST_CLIENT.clientSecret}`).toString('base64')}`,
+        authorization: basicAuth(TEST_CLIENT.clientId, TEST_CLIENT.clientSecret),
       },
       body: JSON.stringify({ client_id: TEST_CLIENT.clientId, company_id: companyId, user_id: userId }),
     });

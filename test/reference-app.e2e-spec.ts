@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/testing/index.js';
 import { connectAs, expectNoTokensSeen, send, startOn } from './support/browser-flow.js';
+import { captureOutput } from './support/capture.js';
 import { type ReferenceApp, TEST_CLIENT } from './support/reference-app.js';
 
 /**
@@ -12,27 +14,56 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
   let app: ReferenceApp;
   let databaseUrl: string;
   let stop: () => Promise<void>;
-  const logged: string[] = [];
+  /** Everything the app logs (Nest's logger writes to stdout/stderr), kept for the no-token check. */
+  let logged: ReturnType<typeof captureOutput>;
+  /** The library's time in the app: back-off passes when a test advances it. */
+  const clock = new ManualClock(Date.now());
+  let nextCompany = 600;
 
   beforeAll(async () => {
-    // Everything the app logs (Nest's logger writes to stdout/stderr), kept for the no-token check.
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream);
-      vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
-        logged.push(String(chunk));
-        return write(chunk, ...rest);
-      }) as typeof stream.write);
-    }
-    ({ app, databaseUrl, stop } = await startOn(database));
+    logged = captureOutput();
+    ({ app, databaseUrl, stop } = await startOn(database, undefined, clock));
   });
   afterAll(async () => {
     await stop?.();
-    vi.restoreAllMocks();
+    logged?.restore();
   });
 
   const get = (path: string, session?: string) =>
     send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
   const apiCalls = (path: string) => app.emulator.requests.filter((r) => r.path === path);
+
+  /** A refresh Pipedrive fails with 503: the route answers 502, and 200 once the 1 s back-off has passed. */
+  async function failRefreshThenRecover(companyId: number) {
+    const { session } = await connectAs(app, companyId, 1);
+    app.emulator.invalidateAccessTokens(companyId);
+    app.emulator.failNextToken(1, 503);
+    const failed = await get('/pipedrive/me', session);
+    await clock.advance(999);
+    const backingOff = await get('/pipedrive/me', session);
+    await clock.advance(1);
+    const recovered = await get('/pipedrive/me', session);
+    return { failed, backingOff, recovered };
+  }
+
+  /** Every route once, as a signed-in browser and as a stranger, with a failing refresh among them. */
+  async function useEveryRoute(companyId: number) {
+    const { session } = await connectAs(app, companyId, 1);
+    app.emulator.seed(companyId, { deals: 3, leads: 2 });
+    await get('/pipedrive/deals', session);
+    await get('/pipedrive/leads', session);
+    await get('/pipedrive/me', session);
+    const post = (body: object) =>
+      send(`${app.url}/pipedrive/deals`, {
+        method: 'POST',
+        headers: { cookie: session, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await post({ title: 'Pilot' });
+    await post({ value: 1 });
+    await get('/pipedrive/deals');
+    await failRefreshThenRecover(companyId + 1);
+  }
 
   it('GET /pipedrive/deals returns every deal, following v2 cursors to the last page', async () => {
     const { session } = await connectAs(app, 501, 1);
@@ -98,14 +129,11 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
   });
 
   it('answers 502 while Pipedrive cannot refresh an expired token, and recovers after the back-off', async () => {
-    const { session } = await connectAs(app, 507, 1);
-    app.emulator.invalidateAccessTokens(507);
-    app.emulator.failNextToken(1, 503);
-    const failed = await get('/pipedrive/me', session);
+    const { failed, backingOff, recovered } = await failRefreshThenRecover(507);
     expect(failed.status).toBe(502);
     expect(failed.json).toMatchObject({ statusCode: 502, message: expect.any(String) });
-    await new Promise((done) => setTimeout(done, 1_100)); // the first back-off is 1 s
-    expect((await get('/pipedrive/me', session)).status).toBe(200);
+    expect(backingOff.status).toBe(502); // the first back-off is 1 s
+    expect(recovered.status).toBe(200);
   });
 
   it('keeps the connection and the session across a restart', async () => {
@@ -120,7 +148,11 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
     expect((await get('/pipedrive/deals')).status).toBe(401);
   });
 
-  it('never sent a token in any response body or header', () => expectNoTokensSeen());
+  it('never sent a token in any response body or header', async () => {
+    await useEveryRoute(nextCompany++);
+    nextCompany++;
+    expectNoTokensSeen(12);
+  });
 
   // PostgreSQL keeps its files elsewhere; the SQLite file is the one a test can read byte for byte.
   if (database === 'sqlite') {
@@ -135,9 +167,11 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
     });
   }
 
-  it('never wrote a token to a log line', () => {
-    const text = logged.join('');
-    expect(text).toMatch(/Refreshing Pipedrive connection .* failed/); // the 502 above was logged
+  it('never wrote a token to a log line', async () => {
+    await useEveryRoute(nextCompany++);
+    nextCompany++;
+    const text = logged.text();
+    expect(text).toMatch(/Refreshing Pipedrive connection .* failed/); // the failed refresh was logged
     expect(text).not.toMatch(/v1u:/); // the emulator's access tokens
     expect(text).not.toMatch(/\d+:\d+:[A-Za-z0-9_-]{30,}/); // its refresh tokens
     expect(text).not.toContain(TEST_CLIENT.clientSecret);

@@ -3,19 +3,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
+import { failureOf } from './support/capture.js';
+import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
-import type { TokenModule } from './support/token-module.js';
 
 describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (kind) => {
   let fx: TokenFixture;
-  let instance: TokenModule;
+  let instance: TestApp;
   let events: PipedriveConnectionEvent[];
   let nextCompany = 100;
   const user = () => ({ companyId: nextCompany++, userId: 7 });
 
   beforeAll(async () => {
     fx = await createTokenFixture(kind);
-    instance = await fx.start();
+    // Time passes only when a test advances fx.clock: expiry, refresh-ahead and back-off take no real time.
+    instance = await fx.start({}, { clock: fx.clock });
     instance.events.on((event) => void events.push(event));
   });
   afterAll(() => fx?.close());
@@ -35,20 +37,27 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
     expect(instance.queries() - queriesBefore).toBeLessThanOrEqual(5);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
     expect(tokens[0].accessToken).not.toBe(grant.accessToken);
-    expect(tokens[0].expiresAt).toBeGreaterThan(Date.now() + 3_000_000);
+    expect(tokens[0].expiresAt).toBeGreaterThan(fx.clock.now() + 3_000_000);
     expect(events.filter((e) => e.type === 'pipedrive.connection.refreshed')).toHaveLength(1);
   });
 
   it('refreshes 100 connections expiring together once each, in parallel', async () => {
     const saved = await Promise.all(Array.from({ length: 100 }, () => fx.saveExpired(instance, user())));
-    fx.emu.setLatency({ tokenMs: 200 });
-    const started = Date.now();
-    const calls = saved.flatMap(({ connection }) => Array.from({ length: 5 }, () => instance.tokens.getAccessToken(connection.id)));
+    fx.emu.setLatency({ tokenMs: 300 });
+    let receivedAtFirstAnswer: number | undefined;
+    const calls = saved.flatMap(({ connection }) =>
+      Array.from({ length: 5 }, () =>
+        instance.tokens.getAccessToken(connection.id).then((token) => {
+          receivedAtFirstAnswer ??= fx.emu.counts.refreshToken;
+          return token;
+        }),
+      ),
+    );
     const tokens = await Promise.all(calls);
     expect(fx.emu.counts.refreshToken).toBe(100);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(100);
-    // Serial refreshes would take 100 x 200 ms.
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // In parallel: Pipedrive had received more than one refresh before it answered the first (serially, exactly one).
+    expect(receivedAtFirstAnswer).toBeGreaterThan(1);
   });
 
   it('serves a valid token from memory without refreshing or reading the database', async () => {
@@ -74,7 +83,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
     });
     for (let i = 0; i < 20; i++) expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await fx.clock.advance(1_000);
     const ahead = await instance.tokens.getAccessToken(id);
     expect(ahead.accessToken).not.toBe(grant.accessToken);
     expect(fx.emu.counts.refreshToken).toBe(1);
@@ -120,16 +129,18 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it.each([503, 'garbage', 'reset'] as const)('on %s: does not mark, backs off, recovers', async (fault) => {
     const { connection } = await fx.saveExpired(instance, user());
     fx.emu.failNextToken(1, fault);
-    const failed = await instance.tokens.getAccessToken(connection.id).catch((e: unknown) => e);
+    const failed = await failureOf(instance.tokens.getAccessToken(connection.id));
     expect(failed).toBeInstanceOf(PipedriveTokenEndpointError);
     expect((failed as PipedriveTokenEndpointError).details.transient).toBe(true);
     // Within the back-off nobody calls Pipedrive, in this instance or another.
-    const other = await fx.start();
+    const other = await fx.start({}, { clock: fx.clock });
     await expect(other.tokens.getAccessToken(connection.id)).rejects.toMatchObject({ details: { transient: true } });
     await expect(instance.tokens.getAccessToken(connection.id)).rejects.toBeInstanceOf(PipedriveTokenEndpointError);
     expect(fx.emu.counts.refreshToken).toBe(1);
     expect((await instance.tokens.findConnection(connection.id))?.status).toBe('active');
-    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    await fx.clock.advance(999);
+    await expect(instance.tokens.getAccessToken(connection.id)).rejects.toBeInstanceOf(PipedriveTokenEndpointError);
+    await fx.clock.advance(1); // the first back-off is 1 s
     await expect(instance.tokens.getAccessToken(connection.id)).resolves.toMatchObject({ connectionId: connection.id });
     expect(fx.emu.counts.refreshToken).toBe(2);
     await other.close();
@@ -140,7 +151,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...u });
     const tokens = { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: 'Bearer' as const, scopes: ['base'], apiDomain: grant.apiDomain };
     const { id } = await instance.tokens.saveConnection(u, { ...tokens, expiresIn: 2 });
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await fx.clock.advance(1_000); // due: half its 2 s lifetime
     fx.emu.failNextToken(1, 500);
     expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.accessToken);
     expect((await instance.tokens.getAccessToken(id)).accessToken).toBe(grant.accessToken);
@@ -158,7 +169,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it('keeps connections across a restart on the same database', async () => {
     const { connection } = await fx.saveExpired(instance, user());
     const token = await instance.tokens.getAccessToken(connection.id);
-    const restarted = await fx.start();
+    const restarted = await fx.start({}, { clock: fx.clock });
     expect(await restarted.tokens.findConnection(connection.id)).toMatchObject({ id: connection.id, status: 'active' });
     expect(await restarted.tokens.getAccessToken(connection.id)).toEqual(token);
     expect(fx.emu.counts.refreshToken).toBe(1);

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PIPEDRIVE_MIGRATIONS } from '../src/database/pipedrive.entities.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
-import type { TokenModule } from './support/token-module.js';
 
 describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s', (kind) => {
   let fx: TokenFixture;
-  let instance: TokenModule;
+  let instance: TestApp;
 
   beforeAll(async () => {
     fx = await createTokenFixture(kind);
@@ -19,8 +19,8 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('PIPEDRIVE_MIGRATIONS on %s'
   });
 
   it('revert and run again', async () => {
-    for (let i = 0; i < PIPEDRIVE_MIGRATIONS.length; i++) await instance.dataSource.undoLastMigration();
-    for (const table of ['pipedrive_connections', 'pipedrive_oauth_states', 'pipedrive_company_budgets']) {
+    for (const _ of PIPEDRIVE_MIGRATIONS) await instance.dataSource.undoLastMigration();
+    for (const table of ['pipedrive_connections', 'pipedrive_webhooks', 'pipedrive_webhook_events', 'pipedrive_company_budgets']) {
       expect(await instance.dataSource.query(`SELECT 1 FROM ${table}`).catch(() => 'gone')).toBe('gone');
     }
     expect(await instance.dataSource.runMigrations()).toHaveLength(PIPEDRIVE_MIGRATIONS.length);

@@ -7,13 +7,14 @@ import {
   PipedriveTokenEndpointError,
 } from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
+import { PipedriveOAuthClient } from '../src/tokens/pipedrive-oauth.client.js';
 import { TokenCipher } from '../src/tokens/token-cipher.js';
+import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
-import type { TokenModule } from './support/token-module.js';
 
 describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind) => {
   let fx: TokenFixture;
-  let instance: TokenModule;
+  let instance: TestApp;
   let nextCompany = 500;
   const user = (userId = 1) => ({ companyId: nextCompany++, userId });
   const ciphertexts = async (id: string) =>
@@ -21,7 +22,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
 
   beforeAll(async () => {
     fx = await createTokenFixture(kind);
-    instance = await fx.start({}, [EventEmitterModule.forRoot()]);
+    instance = await fx.start({}, { imports: [EventEmitterModule.forRoot()] });
   });
   afterAll(() => fx?.close());
   beforeEach(() => {
@@ -87,7 +88,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
   it('disconnects: revokes at Pipedrive, erases the tokens, emits revoked', async () => {
     const { connection, grant } = await fx.saveExpired(instance, user());
     const seen: unknown[] = [];
-    const emitter = instance.module.get(EventEmitter2);
+    const emitter = instance.app.get(EventEmitter2);
     emitter.on('pipedrive.connection.revoked', (event: unknown) => seen.push(event));
     await instance.tokens.disconnect(connection.id);
     expect(fx.emu.counts.revoke).toBe(1);
@@ -96,7 +97,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
     expect(seen).toEqual([{ type: 'pipedrive.connection.revoked', connectionId: connection.id, companyId: connection.companyId, userId: 1, reason: 'disconnected' }]);
     await expect(instance.tokens.getAccessToken(connection.id)).rejects.toMatchObject({ reason: 'revoked' });
     // Pipedrive killed the refresh token as well.
-    await expect(instance.oauth.refresh(grant.refreshToken)).rejects.toMatchObject({ details: { oauthError: 'invalid_grant' } });
+    await expect(instance.app.get(PipedriveOAuthClient).refresh(grant.refreshToken)).rejects.toMatchObject({ details: { oauthError: 'invalid_grant' } });
   });
 
   it('keeps the tokens when revoking fails, so the disconnect can be retried', async () => {

@@ -2,16 +2,17 @@ import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import type { PipedriveSweepSummary } from '../src/tokens/pipedrive-refresh-sweeper.js';
+import type { TestApp } from './support/test-app.js';
 import { createTokenFixture, type DatabaseKind, type TokenFixture } from './support/token-fixture.js';
-import type { TokenModule } from './support/token-module.js';
+import { waitFor } from './support/waiting.js';
 
 const REFRESHED = 'pipedrive.connection.refreshed';
 const NOTHING: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
 
 describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind) => {
   let fx: TokenFixture;
-  let a: TokenModule;
-  let b: TokenModule;
+  let a: TestApp;
+  let b: TestApp;
   let events: (PipedriveConnectionEvent & { by: string })[];
   let nextCompany = 1;
   const sql = (text: string) => (kind === 'sqlite' ? text.replace(/\$\d/g, '?') : text);
@@ -24,15 +25,16 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...user });
     const tokens = { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: 'Bearer' as const };
     const { id } = await a.tokens.saveConnection(user, { ...tokens, expiresIn: 3_600, scopes: ['base'], apiDomain: grant.apiDomain });
-    const expiresAt = Date.now() + expiresIn * 1000;
+    const expiresAt = fx.clock.now() + expiresIn * 1000;
     const update = sql('UPDATE pipedrive_connections SET token_issued_at = $1, expires_at = $2 WHERE id = $3');
     await a.dataSource.query(update, [expiresAt - lifetime * 1000, expiresAt, id]);
     return id;
   }
 
   /** An instance whose events are recorded, tagged `by`. */
-  async function start(by: string, overrides: Parameters<TokenFixture['start']>[0] = {}): Promise<TokenModule> {
-    const instance = await fx.start(overrides);
+  async function start(by: string, overrides: Parameters<TokenFixture['start']>[0] = {}): Promise<TestApp> {
+    // One clock for every instance: the sweep decides what is due by it, and only tests move it.
+    const instance = await fx.start(overrides, { clock: fx.clock });
     instance.events.on((event) => void events.push({ ...event, by }));
     return instance;
   }
@@ -62,7 +64,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
     expect(await a.sweeper.sweep()).toEqual({ refreshed: 5, skipped: 0, failed: 0, reauthorizationRequired: 1 });
     expect(fx.emu.counts.refreshToken).toBe(6);
     expect(refreshedIds().sort()).toEqual([...due].sort());
-    for (const id of due) expect(await expiryOf(id)).toBeGreaterThan(Date.now() + 3_000_000);
+    for (const id of due) expect(await expiryOf(id)).toBeGreaterThan(fx.clock.now() + 3_000_000);
     expect({ fresh: await expiryOf(fresh), shortLived: await expiryOf(shortLived) }).toEqual(untouched);
     expect((await a.tokens.findConnection(dead))?.status).toBe('reauthorization_required');
     expect(events.filter((e) => e.type === 'pipedrive.connection.reauthorization_required')).toEqual([
@@ -99,29 +101,36 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
 
   it('sweeps on its interval, survives failures, and stops when the app closes', async () => {
     const errors = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const ticking = await start('ticking', { refreshSweep: { intervalSeconds: 1, batchSize: 100 } });
+    const ticking = await start('ticking', { refreshSweep: { intervalSeconds: 60, batchSize: 100 } });
     const sweeps = vi.spyOn(ticking.sweeper, 'sweep');
     const id = await connect(-5);
     fx.emu.failNextToken(1, 503);
-    // The first tick fails and backs off 1 s; a later tick refreshes.
-    await waitFor(() => refreshedIds().includes(id), 6_000);
+    // The loop waits on the clock: between two sweeps it is the one sleeper.
+    const waitingForNextSweep = () => waitFor(() => fx.clock.pendingSleeps === 1, 'the sweeper to wait for its next pass');
+    await waitingForNextSweep();
+    await fx.clock.advance(59_999);
+    expect(sweeps).not.toHaveBeenCalled();
+    // The first pass fails and backs the connection off 1 s, which has passed by the next pass.
+    await fx.clock.advance(1);
+    await waitingForNextSweep();
+    expect(sweeps).toHaveBeenCalledTimes(1);
+    expect(fx.emu.counts.refreshToken).toBe(1);
+    expect(refreshedIds()).toEqual([]);
+    await fx.clock.advance(60_000);
+    await waitingForNextSweep();
+    expect(refreshedIds()).toEqual([id]);
     expect(fx.emu.counts.refreshToken).toBe(2);
-    // A database that is gone: the tick logs (no secret) and does not throw out of the timer.
+    // A database that is gone: the pass logs (no secret) and the loop goes on.
     await ticking.dataSource.destroy();
+    await fx.clock.advance(60_000);
+    await waitingForNextSweep();
     const failed = (line: unknown) => String(line).startsWith('Refresh sweep failed: PipedriveStorageError');
-    await waitFor(() => errors.mock.calls.some(([line]) => failed(line)), 3_000);
+    expect(errors.mock.calls.filter(([line]) => failed(line))).toHaveLength(1);
     errors.mockRestore();
     await ticking.close().catch(() => undefined);
     sweeps.mockClear();
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(fx.clock.pendingSleeps).toBe(0);
+    await fx.clock.advance(600_000);
     expect(sweeps).not.toHaveBeenCalled();
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -1,16 +1,17 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { PipedriveAuthModule, PipedriveExtensionsModule } from '../index.js';
+import { PipedriveAuthModule, PipedriveExtensionsModule, PipedriveWebhooksModule } from '../index.js';
 import type { Registry } from 'prom-client';
 import type { PipedriveEmulator } from '../testing/index.js';
-import { type AppConfig, type Env, loadAppConfig } from './config/app-config.js';
+import { type AppConfig, type Env, WEBHOOK_RECEIVER_PATH, loadAppConfig } from './config/app-config.js';
 import { typeOrmOptions } from './database/typeorm-options.js';
 import { ExtensionsModule } from './extensions/extensions.module.js';
 import { HealthController } from './health/health.controller.js';
 import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PipedriveAccountModule } from './pipedrive/pipedrive-account.module.js';
 import { SANDBOX_EMULATOR, SandboxModule } from './sandbox/sandbox.module.js';
+import { WebhookEventsModule } from './webhooks/webhook-events.module.js';
 import { WebModule } from './web/web.module.js';
 
 @Module({})
@@ -37,6 +38,13 @@ export class AppModule {
             return registry ? { ...base, metrics: { registry } } : base;
           },
         }),
+        PipedriveWebhooksModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AppConfig, true>) => ({
+            ...config.get('webhooks', { infer: true }),
+            receiverPath: WEBHOOK_RECEIVER_PATH,
+          }),
+        }),
         PipedriveExtensionsModule.forRootAsync({
           isGlobal: true,
           inject: [ConfigService, SANDBOX_EMULATOR],
@@ -49,6 +57,7 @@ export class AppModule {
         PipedriveAccountModule,
         ExtensionsModule,
         WebModule,
+        WebhookEventsModule,
       ],
       controllers: [HealthController],
     };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 import type { PipedriveClock } from '../pipedrive.clock.js';
@@ -8,13 +8,13 @@ export const BURST_WINDOW_MS = 2_000;
 /** Slack for clock granularity between our estimate and Pipedrive's count. */
 const MARGIN_MS = 10;
 /**
- * Slack of the shared (Redis) window: a slot is granted when the request is about to leave, and the
- * time it takes to reach Pipedrive varies by this much at most before Pipedrive could count two
- * windows' worth in one. Costs 2.5% of the rate.
+ * Slack of the shared (Redis) window: a request's moment is granted before it leaves, and the time it
+ * takes to reach Pipedrive may vary by this much before Pipedrive could count one too many in a window.
+ * Costs 2.5% of the rate.
  */
 const SHARED_MARGIN_MS = 50;
-/** Limit passed to the shared window for the probe that learns the real one: records it, never holds it. */
-const UNKNOWN_LIMIT = 1_000_000;
+/** Limit passed to the shared window for the probe that learns the real one: it goes at once, charged later. */
+const UNKNOWN_LIMIT = 0;
 /** A Redis call slower than this counts as Redis being down for that request. */
 const REDIS_TIMEOUT_MS = 250;
 
@@ -111,7 +111,9 @@ export class BurstLimiter {
   acquire(signal?: AbortSignal, accessToken?: string): Promise<void> | undefined {
     const now = this.clock.now();
     this.lastUsed = now;
-    if (this.shared !== undefined && accessToken !== undefined && this.limit !== Infinity && now >= this.blockedUntil && this.shared.available()) {
+    // With a shared window a 429's pause is not applied here: the call that met it has waited it out,
+    // and the others keep their moments in the shared schedule instead of leaving together when it ends.
+    if (this.shared !== undefined && accessToken !== undefined && this.limit !== Infinity && this.shared.available()) {
       if (this.limit > 0) return this.reserveShared(accessToken, this.limit, signal);
       // The limit is not known yet: one probe, recorded in the shared window; the rest wait for its answer.
       if (this.inFlight === 0 && this.waiters.length === 0) return this.reserveShared(accessToken, UNKNOWN_LIMIT, signal);
@@ -241,7 +243,10 @@ export class BurstLimiter {
   /** A slot in the shared window, then a sleep until it; local pacing if Redis fails to answer. */
   private async reserveShared(accessToken: string, limit: number, signal: AbortSignal | undefined): Promise<void> {
     this.inFlight += 1;
-    const waitMs = await this.shared!.reserve(accessToken, limit, this.clock.now());
+    const reservedAt = this.clock.now();
+    const granted = await this.shared!.reserve(accessToken, limit, reservedAt);
+    // The moment is counted from the reservation, not from Redis's answer.
+    const waitMs = granted === undefined ? undefined : reservedAt + granted - this.clock.now();
     if (waitMs === undefined) {
       this.inFlight -= 1;
       const wait = this.waiters.length === 0 && this.canSend(this.clock.now()) ? undefined : this.queue(signal);
@@ -333,24 +338,27 @@ export interface PipedriveRedis {
 }
 
 /**
- * One atomic step per request on a sorted set per token: forget what left the window, then grant the
- * earliest slot at which the rolling window holds fewer than `limit` requests, now or later (a
- * reservation), and record it. Callers on every instance so queue in one order, each with one round
- * trip and no polling: it sleeps until its slot.
+ * One atomic step per request (GCRA): the token's next free moment is kept in one hash; a request takes
+ * it, and the next one lies `interval` later, with interval = (window + slack) / limit. Requests of
+ * every instance so leave evenly spaced, never in bursts: Pipedrive never counts more than `limit` in a
+ * window even when a request takes longer to reach it than its neighbours. A probe (an instance that has
+ * not read the limit yet, interval 0) goes at once and is charged to the schedule by the next paced
+ * request. One round trip per request, no polling: the caller sleeps until its moment.
  */
 const RESERVE_SCRIPT = `
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-local at = now
-if n >= limit then
-  local entry = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-  at = math.max(now, tonumber(entry[2]) + window)
+local interval = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'next', 'unpaced')
+local nextAt = tonumber(state[1] or '0')
+local unpaced = tonumber(state[2] or '0')
+if interval == 0 then
+  redis.call('HSET', KEYS[1], 'unpaced', unpaced + 1)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(nextAt - now, 0) + 60000))
+  return '0'
 end
-redis.call('ZADD', KEYS[1], at, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil(at - now + window + 1000))
+local at = math.max(now, nextAt) + unpaced * interval
+redis.call('HSET', KEYS[1], 'next', tostring(at + interval), 'unpaced', 0)
+redis.call('PEXPIRE', KEYS[1], math.ceil(at + interval - now + 60000))
 return tostring(at - now)
 `;
 const RESERVE_SHA = createHash('sha1').update(RESERVE_SCRIPT).digest('hex');
@@ -362,8 +370,6 @@ const RESERVE_SHA = createHash('sha1').update(RESERVE_SCRIPT).digest('hex');
  */
 export class SharedBurstWindow {
   private readonly logger = new Logger('PipedriveClient');
-  private readonly instance = randomBytes(6).toString('hex');
-  private sequence = 0;
   private down = false;
   private lastToken = '';
   private lastKey = '';
@@ -382,7 +388,8 @@ export class SharedBurstWindow {
 
   /** Milliseconds until the reserved slot (0: go now), or undefined when Redis failed. */
   async reserve(accessToken: string, limit: number, now: number): Promise<number | undefined> {
-    const args = [this.keyOf(accessToken), now, BURST_WINDOW_MS + SHARED_MARGIN_MS, limit, `${this.instance}:${this.sequence++}`] as const;
+    const interval = limit === UNKNOWN_LIMIT ? 0 : (BURST_WINDOW_MS + SHARED_MARGIN_MS) / limit;
+    const args = [this.keyOf(accessToken), now, interval] as const;
     try {
       const reply = await withTimeout(
         this.redis.evalsha(RESERVE_SHA, 1, ...args).catch((error: unknown) => {

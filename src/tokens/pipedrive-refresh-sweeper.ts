@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import { PIPEDRIVE_OPTION_DEFAULTS, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
@@ -30,25 +31,27 @@ export interface PipedriveSweepSummary {
  * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections,
  * expiring first, through TokenService, so the row's refresh lease keeps several instances from
  * refreshing one connection twice. Off unless the option is set; `sweep()` runs one pass on demand.
+ * The interval is waited on the injected {@link PipedriveClock}, counted from the end of the previous
+ * pass, so passes never overlap.
  */
 @Injectable()
 export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('PipedriveRefreshSweeper');
-  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
   private running: Promise<PipedriveSweepSummary> | undefined;
-  private stopped = false;
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
     private readonly store: ConnectionStore,
     private readonly tokens: TokenService,
+    @InjectPipedriveClock() private readonly clock: PipedriveClock,
   ) {}
 
   onApplicationBootstrap(): void {
     const interval = this.options.refreshSweep?.intervalSeconds;
-    if (interval === undefined || this.timer || this.stopped) return;
-    // unref: a pending sweep alone must not keep the process alive.
-    this.timer = setInterval(() => this.tick(), interval * 1000).unref();
+    if (interval === undefined || this.loop || this.stopping.signal.aborted) return;
+    this.loop = this.every(interval * 1000);
   }
 
   onModuleDestroy(): Promise<void> {
@@ -69,22 +72,31 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     return this.running;
   }
 
-  private tick(): void {
-    if (this.running) return;
-    this.sweep().then(
-      (summary) => this.report(summary),
-      (error: unknown) => this.logger.error(`Refresh sweep failed: ${describe(error)}`),
-    );
+  private async every(intervalMs: number): Promise<void> {
+    const { signal } = this.stopping;
+    for (;;) {
+      // ref: false: a pending sweep alone must not keep the process alive.
+      const woke = await this.clock.sleep(intervalMs, signal, { ref: false }).then(
+        () => true,
+        () => false,
+      );
+      if (!woke) return;
+      try {
+        this.report(await this.sweep());
+      } catch (error) {
+        this.logger.error(`Refresh sweep failed: ${describe(error)}`);
+      }
+    }
   }
 
   private async run(): Promise<PipedriveSweepSummary> {
     const summary: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
     const limit = this.options.refreshSweep?.batchSize ?? PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.batchSize;
-    const due = await this.store.findDue(Date.now(), this.options.refreshMarginSeconds * 1000, limit);
+    const due = await this.store.findDue(this.clock.now(), this.options.refreshMarginSeconds * 1000, limit);
     let next = 0;
     const worker = async () => {
       // Stopping leaves the rest for the next start, or for another instance.
-      while (next < due.length && !this.stopped) summary[await this.refreshOne(due[next++])]++;
+      while (next < due.length && !this.stopping.signal.aborted) summary[await this.refreshOne(due[next++])]++;
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
     return summary;
@@ -112,11 +124,10 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     else this.logger.log(line);
   }
 
-  /** Stops the timer and waits for the refreshes already running, before the DataSource closes. */
+  /** Stops the loop and waits for the refreshes already running, before the DataSource closes. */
   private async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopping.abort();
+    await this.loop;
     await this.running?.catch(() => undefined);
   }
 }

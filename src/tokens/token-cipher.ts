@@ -1,5 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { PipedriveConfigurationError, PipedriveError } from '../errors/pipedrive.errors.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
+import {
+  PipedriveConfigurationError,
+  PipedriveError,
+  PipedriveReauthorizationRequiredError,
+} from '../errors/pipedrive.errors.js';
+import type { PipedriveIdentity } from './pipedrive-token.types.js';
 
 const FORMAT = 'v1';
 const NONCE_BYTES = 12;
@@ -69,6 +75,39 @@ export class TokenCipher {
     const parts = ciphertext.split('.');
     return parts.length === 5 && parts[0] === FORMAT ? parts[1] : undefined;
   }
+}
+
+type TokenField = 'access' | 'refresh';
+
+/**
+ * A row's tokens through {@link TokenCipher}, bound to the row's owner and field
+ * (`companyId:userId:access`), so ciphertexts cannot be swapped between rows or fields.
+ */
+export class TokenSealer {
+  constructor(private readonly cipher: TokenCipher) {}
+
+  seal(owner: PipedriveIdentity, field: TokenField, token: string): string {
+    return this.cipher.encrypt(token, sealContext(owner, field));
+  }
+
+  /**
+   * The plaintext token of a row. A token no configured key can open means the row is lost to this
+   * instance; the row is not marked, since the likely cause is a key missing from this deployment.
+   */
+  open(row: PipedriveConnectionEntity, field: TokenField): string {
+    const sealed = field === 'access' ? row.accessToken : row.refreshToken;
+    if (!sealed) throw new PipedriveReauthorizationRequiredError(row.id, 'missing_tokens');
+    try {
+      return this.cipher.decrypt(sealed, sealContext(row, field));
+    } catch (error) {
+      if (error instanceof TokenDecryptionError) throw new PipedriveReauthorizationRequiredError(row.id, 'undecryptable');
+      throw error;
+    }
+  }
+}
+
+function sealContext(owner: PipedriveIdentity, field: TokenField): string {
+  return `${owner.companyId}:${owner.userId}:${field}`;
 }
 
 /** Public fingerprint of a key: lets a row name its key without revealing it. */

@@ -10,10 +10,27 @@ import type { PipedriveConnectionEntity } from '../database/pipedrive-connection
 import { PIPEDRIVE_EVENTS, type PipedriveEvents } from './pipedrive-events.js';
 import type { PipedriveOAuthClient } from './pipedrive-oauth.client.js';
 import type { PipedriveAccessToken, PipedriveTokenSet } from './pipedrive-token.types.js';
-import { refreshAt, refreshBackoffMs, sleep } from './refresh-timing.js';
+import type { PipedriveClock } from '../pipedrive.clock.js';
 import type { TokenCache } from './token-cache.js';
-import type { TokenSealer } from './token-sealer.js';
+import type { TokenSealer } from './token-cipher.js';
 import type { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
+
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * When a token should be refreshed: `marginMs` before expiry, but never earlier than half its
+ * lifetime, so tokens shorter than the margin are not refreshed on every call.
+ */
+export function refreshAt(issuedAt: number, expiresAt: number, marginMs: number): number {
+  const lifetime = Math.max(0, expiresAt - issuedAt);
+  return expiresAt - Math.min(marginMs, lifetime / 2);
+}
+
+/** Wait after the n-th consecutive failed refresh: 1 s, 2 s, 4 s ... capped at 60 s. */
+export function refreshBackoffMs(failures: number): number {
+  return Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1), BACKOFF_MAX_MS);
+}
 
 export interface RefreshTiming {
   marginMs: number;
@@ -27,7 +44,8 @@ type Row = PipedriveConnectionEntity;
  * The slow path of getAccessToken: reads the row and, when the token is due, refreshes it under a
  * database lease so that one instance among many calls Pipedrive. The lease is a conditional UPDATE
  * (free or expired, version unchanged); losers poll the row and take the winner's token. A crashed
- * holder's lease expires after `leaseMs`. Token writes are compare-and-set on the version.
+ * holder's lease expires after `leaseMs`. Token writes are compare-and-set on the version. Every
+ * decision by time (due, backing off, lease free, how long to wait for a holder) reads `clock`.
  */
 export class TokenRefresher {
   private readonly logger = new Logger('TokenService');
@@ -39,15 +57,16 @@ export class TokenRefresher {
     private readonly events: PipedriveEvents,
     private readonly cache: TokenCache,
     private readonly timing: RefreshTiming,
+    private readonly clock: PipedriveClock,
     private readonly metrics?: PipedriveMetrics,
   ) {}
 
   async resolve(id: string, rejected?: string): Promise<PipedriveAccessToken> {
-    const deadline = Date.now() + this.timing.leaseMs + this.timing.requestTimeoutMs + 5_000;
+    const deadline = this.clock.now() + this.timing.leaseMs + this.timing.requestTimeoutMs + 5_000;
     for (let attempt = 0; ; attempt++) {
       const row = await this.load(id);
       const access = this.sealer.open(row, 'access');
-      const now = Date.now();
+      const now = this.clock.now();
       const usable = now < row.expiresAt && access !== rejected;
       const due = refreshAt(row.tokenIssuedAt, row.expiresAt, this.timing.marginMs);
       if (usable && now < due) return this.remember(row, access, due);
@@ -60,8 +79,8 @@ export class TokenRefresher {
       if (owner) return this.refreshLeased(row, owner, usable ? access : undefined, rejected);
       // Another instance is refreshing: a still-valid token serves meanwhile, otherwise wait for theirs.
       if (usable) return this.remember(row, access, Math.min(now + 1_000, row.expiresAt));
-      if (Date.now() > deadline) throw waitedTooLong(id);
-      await sleep(Math.min(25 * 1.5 ** attempt, 250) * (0.75 + Math.random() / 2));
+      if (this.clock.now() > deadline) throw waitedTooLong(id);
+      await this.clock.sleep(Math.round(Math.min(25 * 1.5 ** attempt, 250) * (0.75 + Math.random() / 2)));
     }
   }
 
@@ -73,7 +92,7 @@ export class TokenRefresher {
   async refreshIfDue(id: string): Promise<boolean> {
     const row = await this.store.findById(id);
     if (!row || row.status !== 'active') return false;
-    const now = Date.now();
+    const now = this.clock.now();
     if (now < refreshAt(row.tokenIssuedAt, row.expiresAt, this.timing.marginMs)) return false;
     if (now < (row.refreshBackoffUntil ?? 0)) return false;
     const owner = await this.takeLease(row, now);
@@ -111,7 +130,7 @@ export class TokenRefresher {
 
   /** Writes the new tokens if nobody wrote newer ones since the lease was taken. */
   private async writeTokens(row: Row, tokens: PipedriveTokenSet, rejected?: string): Promise<PipedriveAccessToken> {
-    const now = Date.now();
+    const now = this.clock.now();
     const expiresAt = now + tokens.expiresIn * 1000;
     const written = await this.store.update(
       row.id,
@@ -154,7 +173,7 @@ export class TokenRefresher {
         version: row.version + 1,
         leaseOwner: null,
         leaseUntil: null,
-        updatedAt: Date.now(),
+        updatedAt: this.clock.now(),
       },
     );
     if (!marked) return this.resolve(row.id, rejected);
@@ -166,7 +185,7 @@ export class TokenRefresher {
 
   /** Failures other than invalid_grant: remember a growing pause so no instance hammers Pipedrive. */
   private async backOff(row: Row, leaseOwner: string, error: unknown, stillValid: string | undefined) {
-    const now = Date.now();
+    const now = this.clock.now();
     const failures = row.refreshFailures + 1;
     const until = now + refreshBackoffMs(failures);
     await this.store.update(

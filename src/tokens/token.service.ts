@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError, PipedriveError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
-import { toConnection } from './connection.mapper.js';
 import { ConnectionStore } from '../database/connection.store.js';
 import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import { PIPEDRIVE_EVENTS, PipedriveEvents } from './pipedrive-events.js';
@@ -14,11 +14,9 @@ import type {
   PipedriveIdentity,
   PipedriveTokenSet,
 } from './pipedrive-token.types.js';
-import { refreshAt } from './refresh-timing.js';
 import { TokenCache } from './token-cache.js';
-import { TokenCipher } from './token-cipher.js';
-import { TokenRefresher } from './token-refresher.js';
-import { TokenSealer } from './token-sealer.js';
+import { TokenCipher, TokenSealer } from './token-cipher.js';
+import { refreshAt, TokenRefresher } from './token-refresher.js';
 import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 
 /**
@@ -31,6 +29,7 @@ export class TokenService {
   private readonly cache: TokenCache;
   private readonly refresher: TokenRefresher;
   private readonly inFlight = new Map<string, Promise<PipedriveAccessToken>>();
+  private readonly disconnectHooks = new Set<(connection: PipedriveConnection) => Promise<void>>();
 
   constructor(
     @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
@@ -38,6 +37,7 @@ export class TokenService {
     private readonly oauth: PipedriveOAuthClient,
     private readonly events: PipedriveEvents,
     private readonly metrics: PipedriveMetrics,
+    @InjectPipedriveClock() private readonly clock: PipedriveClock,
   ) {
     this.sealer = new TokenSealer(new TokenCipher(options.encryptionKey, options.previousEncryptionKeys));
     this.cache = new TokenCache(options.tokenCacheSize);
@@ -45,13 +45,13 @@ export class TokenService {
       marginMs: options.refreshMarginSeconds * 1000,
       leaseMs: options.refreshLeaseSeconds * 1000,
       requestTimeoutMs: options.tokenRequestTimeoutMs,
-    }, metrics);
+    }, clock, metrics);
   }
 
   /** Stores the tokens of a (company, user); authorizing the same pair again updates its row. */
   async saveConnection(identity: PipedriveIdentity, tokens: PipedriveTokenSet): Promise<PipedriveConnection> {
     assertIdentity(identity);
-    const now = Date.now();
+    const now = this.clock.now();
     const expiresAt = now + tokens.expiresIn * 1000;
     const fields = {
       apiDomain: tokens.apiDomain,
@@ -89,13 +89,13 @@ export class TokenService {
   getAccessToken(connectionId: string, opts?: GetAccessTokenOptions): Promise<PipedriveAccessToken> {
     const rejected = opts?.rejectedToken;
     if (rejected === undefined) {
-      const hit = this.cache.fresh(connectionId, Date.now());
+      const hit = this.cache.fresh(connectionId, this.clock.now());
       this.metrics.tokenCache(hit !== undefined);
       if (hit) return Promise.resolve(hit);
     } else {
       const known = this.cache.peek(connectionId);
       if (known?.accessToken === rejected) this.cache.delete(connectionId);
-      else if (known && Date.now() < known.expiresAt) return Promise.resolve(known);
+      else if (known && this.clock.now() < known.expiresAt) return Promise.resolve(known);
     }
     return this.singleFlight(connectionId, rejected);
   }
@@ -128,6 +128,8 @@ export class TokenService {
   async disconnect(connectionId: string): Promise<void> {
     const row = await this.store.findById(connectionId);
     if (!row) throw new PipedriveConnectionNotFoundError(`connection ${connectionId}`);
+    // While the tokens still work: e.g. the webhooks module deletes the connection's webhooks.
+    await Promise.allSettled([...this.disconnectHooks].map((hook) => hook(toConnection(row))));
     if (row.refreshToken) {
       try {
         await this.oauth.revoke(this.sealer.open(row, 'refresh'), 'refresh_token');
@@ -136,6 +138,15 @@ export class TokenService {
       }
     }
     await this.erase(row, 'disconnected');
+  }
+
+  /**
+   * Runs `hook` in {@link disconnect} before the tokens are revoked, while they still work. A failing
+   * hook does not stop the disconnect. Returns the function that removes the hook.
+   */
+  onBeforeDisconnect(hook: (connection: PipedriveConnection) => Promise<void>): () => void {
+    this.disconnectHooks.add(hook);
+    return () => void this.disconnectHooks.delete(hook);
   }
 
   /** Pipedrive's uninstall notice: erases the tokens. True if the connection existed. */
@@ -157,7 +168,7 @@ export class TokenService {
         leaseOwner: null,
         leaseUntil: null,
         version: () => 'version + 1',
-        updatedAt: Date.now(),
+        updatedAt: this.clock.now(),
       },
     );
     this.cache.delete(row.id);
@@ -178,6 +189,21 @@ export class TokenService {
     this.inFlight.set(connectionId, flight);
     return flight;
   }
+}
+
+/** The public view of a row: everything but tokens and refresh bookkeeping. */
+function toConnection(row: PipedriveConnectionEntity): PipedriveConnection {
+  return {
+    id: row.id,
+    companyId: row.companyId,
+    userId: row.userId,
+    apiDomain: row.apiDomain,
+    scopes: [...row.scopes],
+    status: row.status,
+    expiresAt: new Date(row.expiresAt),
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+  };
 }
 
 /** Pipedrive says the token is already dead: revocation has nothing left to do. */

@@ -1,18 +1,11 @@
-import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type INestApplication, Module, type Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import type { INestApplication, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
-import { PipedriveClock } from '../../src/pipedrive.clock.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
-import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
+import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
+import { startTestApp } from './test-app.js';
 
 export interface AuthTestApp {
   url: string;
@@ -48,46 +41,31 @@ export async function startAuthTestApp(setup: AuthTestAppOptions = {}): Promise<
   // One client per app: apps sharing an emulator each register their own callback URL.
   const client = { clientId: `auth-test-client-${port}`, clientSecret: randomBytes(16).toString('hex') };
   emulator.registerApp({ ...client, redirectUri });
-  const dir = mkdtempSync(join(tmpdir(), 'npd-auth-'));
-  @Module({
-    imports: [
-      TypeOrmModule.forRoot({
-        type: 'sqlite',
-        database: join(dir, 'db.sqlite'),
-        autoLoadEntities: true,
-        migrations: PIPEDRIVE_MIGRATIONS,
-        migrationsRun: true,
-      }),
-      PipedriveAuthModule.forRoot({
-        ...client,
-        redirectUri,
-        oauthBaseUrl: emulator.url,
-        encryptionKey: randomBytes(32).toString('base64'),
-        sessionSecret: randomBytes(32).toString('hex'),
-        controller: setup.controller ?? true,
-        isGlobal: true,
-        ...setup.options,
-      }),
-    ],
-    controllers: setup.controllers ?? [],
-    providers: setup.providers ?? [],
-  })
-  class AuthTestModule {}
-  // No exception filter is installed: the module's routes and guards must answer on their own.
-  const testing = Test.createTestingModule({ imports: [AuthTestModule] });
-  if (setup.clock) testing.overrideProvider(PipedriveClock).useValue(setup.clock);
-  const app = (await testing.compile()).createNestApplication({ logger: ['error', 'warn'], abortOnError: false });
-  await app.listen(port, '127.0.0.1');
+  const started = await startTestApp({
+    options: {
+      ...client,
+      redirectUri,
+      oauthBaseUrl: emulator.url,
+      encryptionKey: randomBytes(32).toString('base64'),
+      sessionSecret: randomBytes(32).toString('hex'),
+      controller: setup.controller ?? true,
+      ...setup.options,
+    },
+    http: { port },
+    clock: setup.clock,
+    controllers: setup.controllers,
+    providers: setup.providers,
+    logLevels: ['error', 'warn'],
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: started.url,
     client,
     emulator,
-    app,
-    dataSource: app.get<DataSource>(getDataSourceToken()),
+    app: started.app,
+    dataSource: started.dataSource,
     close: async () => {
-      await app.close();
+      await started.close();
       if (!setup.emulator) await emulator.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,18 +1,11 @@
-import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'typeorm';
-import { PipedriveClient } from '../../src/client/pipedrive.client.js';
+import type { PipedriveClient } from '../../src/client/pipedrive.client.js';
 import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.options.js';
-import { PipedriveAuthModule } from '../../src/pipedrive-auth.module.js';
-import { PipedriveClock } from '../../src/pipedrive.clock.js';
-import { PIPEDRIVE_MIGRATIONS } from '../../src/database/pipedrive.entities.js';
+import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
-import { TokenService } from '../../src/tokens/token.service.js';
+import type { TokenService } from '../../src/tokens/token.service.js';
+import { startTestApp } from './test-app.js';
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
 
@@ -34,37 +27,23 @@ export async function startClientContext(
   /** Replaces the PipedriveClock provider (a ManualClock in tests); the system clock otherwise. */
   clock?: PipedriveClock,
 ): Promise<ClientContext> {
-  const dir = mkdtempSync(join(tmpdir(), 'npd-client-'));
-  const database = TypeOrmModule.forRoot({
-    type: 'sqlite',
-    database: join(dir, 'pipedrive.sqlite'),
-    autoLoadEntities: true,
-    migrations: PIPEDRIVE_MIGRATIONS,
-    migrationsRun: true,
-    enableWAL: true,
-    busyTimeout: 5_000,
-    ...(logger && { logger, logging: ['query'] as const }),
-  });
-  const pipedrive = PipedriveAuthModule.forRoot({
-    controller: false,
-    ...CLIENT_APP,
-    oauthBaseUrl,
-    encryptionKey: Buffer.alloc(32, 9).toString('base64'),
-    sessionSecret: 'x'.repeat(48),
-    ...options,
-  });
-  const builder = Test.createTestingModule({ imports: [database, pipedrive] });
-  if (clock) builder.overrideProvider(PipedriveClock).useValue(clock);
-  const app = await (await builder.compile()).init();
-  const tokens = app.get(TokenService);
-  return {
-    app,
-    tokens,
-    client: app.get(PipedriveClient),
-    connect: (identity, tokenSet) => tokens.saveConnection(identity, tokenSet),
-    close: async () => {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
+  const started = await startTestApp({
+    options: {
+      ...CLIENT_APP,
+      oauthBaseUrl,
+      encryptionKey: Buffer.alloc(32, 9).toString('base64'),
+      sessionSecret: 'x'.repeat(48),
+      ...options,
     },
+    sqlLogger: logger,
+    clock,
+    logLevels: ['error', 'warn'],
+  });
+  return {
+    app: started.app,
+    tokens: started.tokens,
+    client: started.client,
+    connect: (identity, tokenSet) => started.tokens.saveConnection(identity, tokenSet),
+    close: () => started.close(),
   };
 }

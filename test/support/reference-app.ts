@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app/app.module.js';
 import type { Env } from '../../src/app/config/app-config.js';
 import { configureApp } from '../../src/app/configure-app.js';
+import { PipedriveClock } from '../../src/pipedrive.clock.js';
 import { PipedriveEmulator } from '../../src/testing/index.js';
 import { freePort } from './free-port.js';
 
@@ -21,6 +23,8 @@ export interface ReferenceAppOptions {
   env?: Env;
   /** The app's public callback URL, when it is not this instance's own (several instances behind one URL). */
   redirectUri?: string;
+  /** Replaces the library's clock (a `ManualClock`), as an app's test would override the provider. */
+  clock?: PipedriveClock;
 }
 
 export interface ReferenceApp {
@@ -54,12 +58,21 @@ export async function startReferenceApp(options: ReferenceAppOptions): Promise<R
     DATABASE_URL: options.databaseUrl,
     ...options.env,
   };
-  return boot(env, emulator, ownEmulator);
+  return boot(env, emulator, ownEmulator, options.clock);
 }
 
-async function boot(env: Env, emulator: PipedriveEmulator, ownEmulator: boolean): Promise<ReferenceApp> {
+async function boot(env: Env, emulator: PipedriveEmulator, ownEmulator: boolean, clock?: PipedriveClock): Promise<ReferenceApp> {
+  const create = async (): Promise<INestApplication> => {
+    if (!clock) return NestFactory.create(AppModule.forRoot(env), { logger: ['error', 'warn'] });
+    const module = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] })
+      .overrideProvider(PipedriveClock)
+      .useValue(clock)
+      .setLogger(new ConsoleLogger({ logLevels: ['error', 'warn'] }))
+      .compile();
+    return module.createNestApplication();
+  };
   const listen = async () => {
-    const app = configureApp(await NestFactory.create(AppModule.forRoot(env), { logger: ['error', 'warn'] }));
+    const app = configureApp(await create());
     await app.listen(Number(env.PORT), '127.0.0.1');
     return app;
   };

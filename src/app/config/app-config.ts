@@ -22,6 +22,13 @@ export interface AppConfig {
   };
   /** Serve Prometheus metrics at `GET /metrics` (METRICS=true). */
   metrics: boolean;
+  /** Pipedrive webhooks v2 each connection is subscribed to. */
+  webhooks: {
+    /** `action.object` names; empty: no webhooks are registered. */
+    events: string[];
+    /** The public URL of this app's receiver. */
+    subscriptionUrl: string;
+  };
   /** App extensions; `jwtSecret` unset means the client secret (as Pipedrive signs without one). */
   extensions: { jwtSecret?: string };
 }
@@ -50,6 +57,8 @@ const envSchema = z.object({
   PIPEDRIVE_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).default(300),
   PIPEDRIVE_REQUIRE_STATE: flag.default(true),
   PIPEDRIVE_REFRESH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  PIPEDRIVE_WEBHOOK_EVENTS: z.string().optional(),
+  PIPEDRIVE_WEBHOOK_URL: z.url().optional(),
   DATABASE_URL: z.string().default('sqlite:data/pipedrive.sqlite'),
   SESSION_SECRET: z.string().min(1).optional(),
   PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
@@ -72,6 +81,10 @@ const REQUIRED_OUTSIDE_SANDBOX = [
  */
 const SANDBOX_ENCRYPTION_KEY = Buffer.alloc(32, 's').toString('base64');
 const SANDBOX_SESSION_SECRET = 'sandbox-only-session-secret-not-for-production';
+/** What the sandbox subscribes to when PIPEDRIVE_WEBHOOK_EVENTS is unset: `POST /pipedrive/deals` then shows an event. */
+const SANDBOX_WEBHOOK_EVENTS = ['*.deal'];
+/** Where the receiver is mounted (the module's default path). */
+export const WEBHOOK_RECEIVER_PATH = '/webhooks/pipedrive';
 
 export function loadAppConfig(env: Env): AppConfig {
   const parsed = envSchema.safeParse(env);
@@ -99,6 +112,13 @@ export function loadAppConfig(env: Env): AppConfig {
 
 function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): AppConfig {
   const port = vars.PORT;
+  const redirectUri = vars.PIPEDRIVE_REDIRECT_URI ?? `http://localhost:${port}/auth/pipedrive/callback`;
+  const events =
+    vars.PIPEDRIVE_WEBHOOK_EVENTS === undefined
+      ? sandbox
+        ? SANDBOX_WEBHOOK_EVENTS
+        : []
+      : vars.PIPEDRIVE_WEBHOOK_EVENTS.split(',').map((e) => e.trim()).filter(Boolean);
   return {
     port,
     production,
@@ -107,7 +127,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
     pipedrive: {
       clientId: vars.PIPEDRIVE_CLIENT_ID ?? 'sandbox-client',
       clientSecret: vars.PIPEDRIVE_CLIENT_SECRET ?? 'sandbox-secret',
-      redirectUri: vars.PIPEDRIVE_REDIRECT_URI ?? `http://localhost:${port}/auth/pipedrive/callback`,
+      redirectUri,
       oauthBaseUrl: vars.PIPEDRIVE_OAUTH_URL,
       encryptionKey: vars.PIPEDRIVE_ENCRYPTION_KEY ?? SANDBOX_ENCRYPTION_KEY,
       previousEncryptionKeys: vars.PIPEDRIVE_PREVIOUS_ENCRYPTION_KEYS.split(',').filter(Boolean),
@@ -116,6 +136,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       sessionSecret: vars.SESSION_SECRET ?? SANDBOX_SESSION_SECRET,
       ...(vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS && { refreshSweep: { intervalSeconds: vars.PIPEDRIVE_REFRESH_SWEEP_SECONDS } }),
     },
+    webhooks: { events, subscriptionUrl: vars.PIPEDRIVE_WEBHOOK_URL ?? `${new URL(redirectUri).origin}${WEBHOOK_RECEIVER_PATH}` },
     extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
     metrics: vars.METRICS,
   };

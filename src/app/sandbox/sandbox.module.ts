@@ -12,7 +12,9 @@ const SANDBOX_DATA = { deals: 250, persons: 40, organizations: 15, activities: 3
 async function startSandbox(config: ConfigService<AppConfig, true>): Promise<PipedriveEmulator | null> {
   if (!config.get('sandbox', { infer: true })) return null;
   const { clientId, clientSecret, redirectUri } = config.get('pipedrive', { infer: true });
-  const emulator = await PipedriveEmulator.start({ apps: [{ clientId, clientSecret, redirectUri }] });
+  // The admin scope lets the app register its webhooks with the emulator, as a Marketplace app would.
+  const scope = 'base,deals:full,contacts:full,activities:full,leads:full,users:read,admin';
+  const emulator = await PipedriveEmulator.start({ apps: [{ clientId, clientSecret, redirectUri, scope }] });
   emulator.seed(emulator.authorizeUser.companyId, SANDBOX_DATA);
   new Logger('Sandbox').warn(
     `SANDBOX MODE: no Pipedrive credentials set, so the built-in Pipedrive emulator runs at ${emulator.url} ` +

@@ -3,9 +3,9 @@ import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
 const BUDGETS = 'pipedrive_company_budgets';
 
 /** The per-company daily budget (spent tokens, exhaustion); Table API only, for SQLite and PostgreSQL. */
-export class CreatePipedriveCompanyBudgets1767312000000 implements MigrationInterface {
+export class CreatePipedriveCompanyBudgets1767398400000 implements MigrationInterface {
   // Explicit: bundlers may rename the class, and TypeORM records migrations by name.
-  name = 'CreatePipedriveCompanyBudgets1767312000000';
+  name = 'CreatePipedriveCompanyBudgets1767398400000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.createTable(

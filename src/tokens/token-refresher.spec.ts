@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refreshAt, refreshBackoffMs } from './refresh-timing.js';
+import { refreshAt, refreshBackoffMs } from './token-refresher.js';
 
 describe('refreshAt', () => {
   it('refreshes a normal token one margin before expiry', () => {

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, type Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { PipedriveWebhookEntity } from './pipedrive-webhook.entity.js';
+import { storageCall } from './storage-call.js';
+
+/** Database access of the webhook registrations (one row per webhook created at Pipedrive). */
+@Injectable()
+export class WebhookStore {
+  constructor(@InjectRepository(PipedriveWebhookEntity) private readonly repo: Repository<PipedriveWebhookEntity>) {}
+
+  /** What the receiver checks a delivery against: the webhook its Basic user name claims. */
+  findById(id: string): Promise<PipedriveWebhookEntity | null> {
+    return storageCall('read a webhook', () => this.repo.findOneBy({ id }));
+  }
+
+  listByConnection(connectionId: string): Promise<PipedriveWebhookEntity[]> {
+    return storageCall('read webhooks', () => this.repo.find({ where: { connectionId }, order: { createdAt: 'ASC' } }));
+  }
+
+  async insert(row: PipedriveWebhookEntity): Promise<void> {
+    await storageCall('insert a webhook', () => this.repo.insert(row));
+  }
+
+  async update(id: string, patch: QueryDeepPartialEntity<PipedriveWebhookEntity>): Promise<void> {
+    await storageCall('update a webhook', () => this.repo.update({ id }, patch));
+  }
+
+  async remove(ids: string[]): Promise<void> {
+    if (ids.length > 0) await storageCall('delete webhooks', () => this.repo.delete({ id: In(ids) }));
+  }
+
+  /** Refuses every delivery of the connection's webhooks from now on. */
+  async revokeConnection(connectionId: string, now: number): Promise<void> {
+    await storageCall('revoke webhooks', () =>
+      this.repo.update({ connectionId, status: In(['active', 'failed']) }, { status: 'revoked', updatedAt: now }),
+    );
+  }
+}

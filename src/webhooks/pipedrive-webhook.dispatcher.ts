@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { PipedriveClient } from '../client/pipedrive.client.js';
+import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
+import { TokenService } from '../tokens/token.service.js';
+import type { PipedriveWebhookEvent } from './pipedrive-webhook.types.js';
+import { InjectPipedriveWebhooksOptions } from './pipedrive-webhooks.constants.js';
+import type { ResolvedPipedriveWebhooksOptions } from './pipedrive-webhooks.options.js';
+import { parseDelivery } from './webhook-delivery.js';
+import { WebhookHandlerRegistry } from './webhook-handler.registry.js';
+
+/**
+ * Hands stored events to their handlers, after the receiver answered. Each instance claims due events
+ * with a lease (a conditional UPDATE, so one instance wins each), renews the lease while handlers run,
+ * and records the outcome: done, a retry time with growing back-off, or dead-lettered. A crashed
+ * instance's claims are taken over when their lease runs out. Woken by its own receiver at once and
+ * by a poll for events other instances received, retries that came due and leases that expired.
+ */
+@Injectable()
+export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('PipedriveWebhooks');
+  /** This instance's name; each claim's `lease_owner` is it plus a sequence number. */
+  readonly owner = `${hostname().slice(0, 24)}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly active = new Set<Promise<void>>();
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private started = false;
+  private poll: NodeJS.Timeout | undefined;
+  /** Connections read for the events of one claim, reused by the others of that claim. */
+  private connections = new Map<string, Promise<PipedriveConnection | null>>();
+
+  constructor(
+    @InjectPipedriveWebhooksOptions() private readonly options: ResolvedPipedriveWebhooksOptions,
+    private readonly inbox: WebhookInboxStore,
+    private readonly handlers: WebhookHandlerRegistry,
+    private readonly tokens: TokenService,
+    private readonly pipedrive: PipedriveClient,
+    @InjectPipedriveClock() private readonly clock: PipedriveClock,
+  ) {}
+
+  /** Starts handling, pending events from before a restart included. */
+  onApplicationBootstrap(): void {
+    this.started = true;
+    this.poll = setInterval(() => this.wake(), this.options.pollIntervalMs);
+    this.poll.unref();
+    this.wake();
+  }
+
+  /** Stops claiming, lets running handlers finish, and gives back leases not started. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.started = false;
+    clearInterval(this.poll);
+    while (this.pumping || this.active.size > 0) {
+      await this.pumping;
+      await Promise.allSettled([...this.active]);
+    }
+    await this.inbox.release(this.owner).catch(() => undefined);
+  }
+
+  /** Looks for due events now (the receiver calls it after storing one). */
+  wake(): void {
+    if (!this.started) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => (this.pumping = undefined));
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const free = this.options.concurrency - this.active.size;
+          if (free <= 0 || !this.started) break;
+          const claimed = await this.inbox.claim(this.owner, this.clock.now(), this.options.leaseMs, free);
+          this.connections = new Map();
+          for (const row of claimed) this.track(this.run(row));
+          if (claimed.length < free) break;
+        }
+      } while (this.again && this.started);
+    } catch (error) {
+      this.logger.error(`Could not claim webhook events: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.active.add(work);
+    void work.finally(() => {
+      this.active.delete(work);
+      // A finished event may unblock the next one of its record, and frees a slot.
+      this.wake();
+    });
+  }
+
+  private async run(row: InboxRow): Promise<void> {
+    const renew = setInterval(
+      () => void this.inbox.renew(row, row.leaseOwner!, this.clock.now() + this.options.leaseMs).catch(() => undefined),
+      Math.max(500, Math.floor(this.options.leaseMs / 3)),
+    );
+    renew.unref();
+    try {
+      await this.attempt(row);
+    } catch (error) {
+      // Storage trouble while recording the outcome: the lease expires and the event is tried again.
+      this.logger.error(`Webhook event ${row.eventId}: outcome not recorded (${(error as Error)?.name ?? 'Error'}); it will be retried.`);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async attempt(row: InboxRow): Promise<void> {
+    const done = new Set(row.completedHandlers ? row.completedHandlers.split(',') : []);
+    const handlers = this.handlers.match(row.action, row.entity).filter((h) => !done.has(h.id));
+    let failure: Error | undefined;
+    if (handlers.length > 0) {
+      try {
+        const event = await this.toEvent(row);
+        for (const handler of handlers) {
+          try {
+            await handler.call(event);
+            done.add(handler.id);
+          } catch (error) {
+            failure ??= error instanceof Error ? error : new Error(String(error));
+          }
+        }
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+    }
+    const now = this.clock.now();
+    const completedHandlers = [...done].join(',');
+    if (!failure) {
+      await this.inbox.complete(row, row.leaseOwner!, now);
+      return;
+    }
+    const lastError = `${failure.name}: ${failure.message}`.slice(0, 1_000);
+    const where = `Webhook event ${row.eventId} (${row.action}.${row.entity} ${row.entityId}, connection ${row.connectionId})`;
+    if (row.attempts >= this.options.maxAttempts) {
+      await this.inbox.settle(row, row.leaseOwner!, { status: 'dead', completedHandlers, lastError });
+      this.logger.error(`${where} dead-lettered after ${row.attempts} attempts: ${failure.name}. Re-run it with PipedriveWebhooksService.rerun().`);
+      return;
+    }
+    const delay = Math.min(this.options.maxBackoffMs, this.options.backoffMs * this.options.backoffFactor ** (row.attempts - 1));
+    await this.inbox.settle(row, row.leaseOwner!, { nextAttemptAt: now + delay, completedHandlers, lastError });
+    this.logger.warn(`${where} failed attempt ${row.attempts} of ${this.options.maxAttempts} (${failure.name}); retrying in ${delay} ms.`);
+  }
+
+  private async toEvent(row: InboxRow): Promise<PipedriveWebhookEvent> {
+    const delivery = parseDelivery(JSON.parse(row.payload));
+    if (!delivery) throw new Error('The stored delivery is no longer a v2 delivery.');
+    let lookup = this.connections.get(row.connectionId);
+    if (!lookup) this.connections.set(row.connectionId, (lookup = this.tokens.findConnection(row.connectionId)));
+    const connection = await lookup;
+    if (!connection) throw new Error(`Connection ${row.connectionId} no longer exists.`);
+    return {
+      id: row.eventId,
+      action: delivery.meta.action,
+      entity: delivery.meta.entity,
+      meta: delivery.meta,
+      data: delivery.data,
+      previous: delivery.previous,
+      connection,
+      client: this.pipedrive.forConnection(row.connectionId),
+      attempt: row.attempts,
+    } as PipedriveWebhookEvent;
+  }
+}

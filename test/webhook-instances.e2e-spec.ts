@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PipedriveClient } from '../src/index.js';
+import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
+import { createPostgresDatabase, type TestDatabase } from './support/postgres.js';
+import { deliver, startWebhookApp, v2Delivery, waitFor, type WebhookApp } from './support/webhook-app.js';
+
+/**
+ * Two instances of an app on one PostgreSQL database (a fresh one per run): duplicates delivered to
+ * both at the same moment are handled once, and an instance that stops mid-handling loses its claim
+ * to the other when the lease runs out.
+ */
+const CLIENT = { clientId: 'wh-instances', clientSecret: 'wh-instances-secret-0123456789' };
+const COMPANY = 9401;
+const LEASE_MS = 5_000;
+
+describe('webhooks on two instances sharing PostgreSQL', () => {
+  let emu: PipedriveEmulator;
+  let db: TestDatabase;
+  let a: WebhookApp;
+  let b: WebhookApp;
+  const clockA = new ManualClock(Date.now());
+  const clockB = new ManualClock(Date.now());
+  let creds: { user: string; password: string };
+
+  beforeAll(async () => {
+    db = await createPostgresDatabase();
+    emu = await PipedriveEmulator.start();
+    emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
+    const common = { database: { type: 'postgres' as const, url: db.url }, emulator: emu, client: CLIENT, encryptionKey: randomBytes(32).toString('base64') };
+    const webhooks = { leaseMs: LEASE_MS, pollIntervalMs: 20 };
+    a = await startWebhookApp({ ...common, clock: clockA, webhooks });
+    b = await startWebhookApp({ ...common, clock: clockB, webhooks });
+    const connection = await a.connect({ companyId: COMPANY, userId: 1 });
+    await waitFor(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
+    const [hook] = await a.app.get(PipedriveClient).forConnection(connection.id).get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
+    creds = { user: hook!.http_auth_user, password: hook!.http_auth_password };
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await emu?.close();
+    await db?.drop();
+  });
+
+  it('handles every event once when both instances receive each one at the same moment', async () => {
+    const bodies = Array.from({ length: 200 }, (_, i) => v2Delivery({ companyId: COMPANY, entityId: 1_000 + (i % 37) }));
+    const answers = await Promise.all(bodies.flatMap((body) => [deliver(a.receiverUrl, creds, body), deliver(b.receiverUrl, creds, body)]));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    const handled = () => [...a.recorder.handled, ...b.recorder.handled];
+    await waitFor(() => expect(handled()).toHaveLength(200));
+    expect(new Set(handled().map((h) => h.id)).size).toBe(200);
+    expect(a.recorder.handled.length).toBeGreaterThan(0);
+    expect(b.recorder.handled.length).toBeGreaterThan(0);
+    await waitFor(async () => {
+      const rows: { status: string; n: string }[] = await a.dataSource.query('SELECT status, COUNT(*) AS n FROM pipedrive_webhook_events GROUP BY status');
+      expect(rows.map((r) => [r.status, Number(r.n)])).toEqual([['done', 200]]);
+    });
+    expect(handled()).toHaveLength(200);
+  });
+
+  it("takes over the claim of an instance that stopped mid-handling once its lease expires", async () => {
+    let hang!: () => void;
+    const stuck = new Promise<void>((resolve) => (hang = resolve));
+    let calls = 0;
+    // Whichever instance claims it first freezes inside the handler, as a crashed process would.
+    a.recorder.behaviour = b.recorder.behaviour = () => (++calls === 1 ? stuck : undefined);
+    const body = v2Delivery({ companyId: COMPANY, entityId: 77 });
+    expect((await deliver(a.receiverUrl, creds, body)).status).toBe(200);
+    const id = (body.meta as { id: string }).id;
+    const holder = await waitFor(() => {
+      const found = [a, b].find((app) => app.recorder.handled.some((h) => h.id === id));
+      if (!found) throw new Error('not claimed yet');
+      return found;
+    });
+    const [other, otherClock] = holder === a ? [b, clockB] : [a, clockA];
+    // The holder's clock stands still, so its lease renewals cannot move the lease past the other's now.
+    await otherClock.advance(LEASE_MS + 1);
+    await waitFor(() => expect(other.recorder.handled.map((h) => h.id)).toContain(id));
+    await waitFor(async () => expect((await other.webhooks.events({ limit: 500 })).find((e) => e.id === id)).toMatchObject({ status: 'done', attempts: 2 }));
+    expect(calls).toBe(2);
+    hang();
+  });
+});
