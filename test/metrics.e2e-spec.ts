@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Registry } from 'prom-client';
+import { AppModule } from '../src/app/app.module.js';
+import { configureApp } from '../src/app/configure-app.js';
+import { SANDBOX_EMULATOR } from '../src/app/sandbox/sandbox.module.js';
+import type { PipedriveEmulator } from '../src/testing/index.js';
+import { freePort } from './support/free-port.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/testing/manual-clock.js';
 import { connectAs, send } from './support/browser-flow.js';
@@ -149,5 +156,36 @@ describe('the reference app at GET /metrics', () => {
 
   it('has no /metrics route when METRICS is unset', async () => {
     expect((await send(`${off.url}/metrics`)).status).toBe(404);
+  });
+});
+
+describe('webhook inbox metrics of the reference app (sandbox, METRICS=true)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'npd-metrics-wh-'));
+  let app: INestApplication;
+  let handle: ReferenceApp;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const env = { NODE_ENV: 'development', PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, METRICS: 'true' };
+    app = configureApp(await NestFactory.create(AppModule.forRoot(env), { logger: ['error'] }));
+    await app.listen(port);
+    handle = { url: `http://127.0.0.1:${port}`, emulator: app.get<PipedriveEmulator>(SANDBOX_EMULATOR) } as ReferenceApp;
+  });
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('observes the handling lag of a delivered event and reads the inbox depth', async () => {
+    const { session } = await connectAs(handle, 7_401, 1);
+    await waitFor(() => handle.emulator.webhooks(7_401).length === 1, 'the webhook was never registered');
+    const headers = { cookie: session, 'content-type': 'application/json' };
+    expect((await send(`${handle.url}/pipedrive/deals`, { method: 'POST', headers, body: JSON.stringify({ title: 'Measured' }) })).status).toBe(201);
+    await waitFor(async () => {
+      const text = (await send(`${handle.url}/metrics`)).text;
+      return value(text, 'pipedrive_webhook_handling_lag_seconds_count', { outcome: 'handled' }) === 1;
+    }, 'no handled webhook event was observed');
+    const text = (await send(`${handle.url}/metrics`)).text;
+    expect(samples(text, 'pipedrive_webhook_inbox_depth')).toEqual([{ labels: {}, value: 0 }]);
   });
 });
