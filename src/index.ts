@@ -45,7 +45,7 @@ export type * from './tokens/pipedrive-token.types.js';
 // Client
 export { PipedriveClient } from './client/pipedrive.client.js';
 export { PipedriveConnectionClient } from './client/pipedrive-connection.client.js';
-export { PipedriveResource, type PipedriveListOptions } from './client/pipedrive-resource.js';
+export { PipedriveResource, type PipedriveListOptions, type PipedriveResourceCalls } from './client/pipedrive-resource.js';
 export { MAX_PAGE_SIZE, type PipedrivePaginateOptions } from './client/pagination.js';
 export type * from './client/client.types.js';
 export type * from './client/resource.types.js';

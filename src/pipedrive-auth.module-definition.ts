@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { PipedriveAuthController } from './auth/pipedrive-auth.controller.js';
 import type { PipedriveAuthModuleOptions } from './pipedrive-auth.options.js';
 
+/** Module-level options of `forRoot`/`forRootAsync` beside the library options. */
 export interface PipedriveAuthModuleExtras {
   /** Register the module globally. @default false */
   isGlobal: boolean;
@@ -12,7 +13,9 @@ export interface PipedriveAuthModuleExtras {
 export const {
   ConfigurableModuleClass: ConfigurablePipedriveAuthModule,
   MODULE_OPTIONS_TOKEN: PIPEDRIVE_MODULE_OPTIONS,
+  /** Type carrier of `forRoot`'s argument: use as `typeof PIPEDRIVE_OPTIONS_TYPE`. */
   OPTIONS_TYPE: PIPEDRIVE_OPTIONS_TYPE,
+  /** Type carrier of `forRootAsync`'s argument: use as `typeof PIPEDRIVE_ASYNC_OPTIONS_TYPE`. */
   ASYNC_OPTIONS_TYPE: PIPEDRIVE_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<PipedriveAuthModuleOptions>()
   .setClassMethodName('forRoot')

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
 import type { PipedriveRedis } from './client/burst-limiter.js';
-import type { PipedriveMetricsOptions } from './metrics/pipedrive-metrics.js';
+import type { Registry } from 'prom-client';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {
@@ -103,6 +103,7 @@ export interface PipedriveAuthModuleOptions {
   metrics?: PipedriveMetricsOptions;
 }
 
+/** Options of the API client (`options.client`). */
 export interface PipedriveClientOptions {
   /**
    * Per-request timeout in milliseconds.
@@ -158,6 +159,18 @@ export interface PipedriveClientOptions {
 /** Client options after validation: defaults filled, Redis and the budget still optional. */
 export type ResolvedPipedriveClientOptions = Required<Omit<PipedriveClientOptions, 'redis' | 'dailyBudget'>> &
   Pick<PipedriveClientOptions, 'redis' | 'dailyBudget'>;
+
+/** Options of the background refresh sweep (`options.refreshSweep`). */
+/** Options of the optional Prometheus metrics (`metrics` in the module options). */
+export interface PipedriveMetricsOptions {
+  /** The app's prom-client `Registry` (prom-client is an optional peer); the library registers its metrics there. */
+  registry: Registry;
+  /**
+   * Prefix of every metric name.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.metrics.prefix
+   */
+  prefix?: string;
+}
 
 export interface PipedriveRefreshSweepOptions {
   /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */

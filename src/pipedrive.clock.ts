@@ -22,6 +22,7 @@ export interface PipedriveClock {
  * `.overrideProvider(PipedriveClock).useValue(new ManualClock())`.
  */
 export const PipedriveClock = Symbol('PipedriveClock');
+/** Injects the `PipedriveClock` the module uses. */
 export const InjectPipedriveClock = (): ParameterDecorator => Inject(PipedriveClock);
 
 /** Wall-clock time and real timers; the default. */

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { v1, v2 } from 'pipedrive';
@@ -12,7 +12,7 @@ import { startClientFixture, type ClientFixture } from './support/client-fixture
 /** A pass-through to the emulator on another origin, counting what it forwards. */
 async function startCountingProxy(target: string): Promise<{ url: string; forwarded: () => number; server: Server }> {
   let forwarded = 0;
-  const server = createServer(async (req, res) => {
+  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     forwarded++;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -22,7 +22,9 @@ async function startCountingProxy(target: string): Promise<{ url: string; forwar
     const { connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...answerHeaders } = answer.headers;
     res.writeHead(answer.statusCode, answerHeaders);
     res.end(Buffer.from(await answer.body.arrayBuffer()));
-  });
+  };
+  // A failed forward closes the socket, which the client sees as a network error, instead of an unhandled rejection.
+  const server = createServer((req, res) => void forward(req, res).catch((error: Error) => res.destroy(error)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forwarded: () => forwarded, server };
 }

@@ -46,7 +46,11 @@ describe('custom fields by name (emulator over HTTP, ManualClock)', () => {
     const [high, low] = priority.options!;
     const [red, , blue] = tags.options!;
     expect(budget.key).toMatch(/^[0-9a-f]{40}$/);
-    expect(stored('deals', created.id).custom_fields).toMatchObject({ [budget.key]: 1000, [priority.key]: high!.id, [tags.key]: [red!.id, blue!.id] });
+    expect(stored('deals', created.id).custom_fields).toMatchObject({
+      [budget.key]: 1000,
+      [priority.key]: high!.id,
+      [tags.key]: [red!.id, blue!.id],
+    });
 
     const deal = await deals.get(created.id);
     expect(deal.custom.get('Budget')).toBe(1000);
@@ -81,7 +85,9 @@ describe('custom fields by name (emulator over HTTP, ManualClock)', () => {
 
     const option = await deals.update(deal!, { custom: { Priority: 'Urgent' } }).catch((e: unknown) => e);
     expect(option).toBeInstanceOf(PipedriveUnknownCustomFieldOptionError);
-    expect((option as Error).message).toBe('"Urgent" is not an option of Pipedrive deal custom field "Priority". Its options: "High", "Low".');
+    expect((option as Error).message).toBe(
+      '"Urgent" is not an option of Pipedrive deal custom field "Priority". Its options: "High", "Low".',
+    );
   });
 
   it('fetches the definitions again on a miss (a field added since) and after the TTL (an option renamed)', async () => {
@@ -130,7 +136,9 @@ describe('custom fields by name (emulator over HTTP, ManualClock)', () => {
     const product = await api.products.withCustomFields<{ Weight: number }>().create({ name: 'Anvil', custom: { Weight: 50 } });
     expect(product.custom.get('Weight')).toBe(50);
     // The deal fields are not the person's.
-    await expect(api.persons.withCustomFields().create({ name: 'Bob', custom: { Budget: 1 } })).rejects.toThrow(/Known person custom fields: "Birthday"/);
+    await expect(api.persons.withCustomFields().create({ name: 'Bob', custom: { Budget: 1 } })).rejects.toThrow(
+      /Known person custom fields: "Birthday"/,
+    );
   });
 
   it('leads carry the deal fields as top-level hash keys (v1 leadFields)', async () => {

@@ -19,7 +19,10 @@ import { waitFor } from './support/wait-for.js';
 /** Settles `call`, advancing the clock whenever the client sleeps on it and no request is in flight. */
 async function drive<T>(clock: ManualClock, f: ClientFixture, call: Promise<T>): Promise<T> {
   let settled = false;
-  call.then(() => (settled = true), () => (settled = true));
+  call.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   while (!settled) {
     const idle = () => clock.pendingSleeps > 0 && !f.apiRequests().some((r) => r.status === 0);
     await waitFor(() => settled || idle(), 'the call neither settled nor waited on the clock');
@@ -180,7 +183,9 @@ describe('webhook inbox metrics of the reference app (sandbox, METRICS=true)', (
     const { session } = await connectAs(handle, 7_401, 1);
     await waitFor(() => handle.emulator.webhooks(7_401).length === 1, 'the webhook was never registered');
     const headers = { cookie: session, 'content-type': 'application/json' };
-    expect((await send(`${handle.url}/pipedrive/deals`, { method: 'POST', headers, body: JSON.stringify({ title: 'Measured' }) })).status).toBe(201);
+    expect(
+      (await send(`${handle.url}/pipedrive/deals`, { method: 'POST', headers, body: JSON.stringify({ title: 'Measured' }) })).status,
+    ).toBe(201);
     await waitFor(async () => {
       const text = (await send(`${handle.url}/metrics`)).text;
       return value(text, 'pipedrive_webhook_handling_lag_seconds_count', { outcome: 'handled' }) === 1;

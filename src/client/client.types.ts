@@ -1,9 +1,11 @@
 import type { PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 
+/** The HTTP methods the client sends. */
 export type PipedriveHttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE' | 'HEAD';
 
 /** A query-string value; arrays are sent comma-separated (`ids=1,2,3`), null and undefined are left out. */
 export type PipedriveQueryValue = string | number | boolean | null | undefined | ReadonlyArray<string | number>;
+/** Query-string parameters of a call. */
 export type PipedriveQuery = Readonly<Record<string, PipedriveQueryValue>>;
 
 /** Options of one API call. */

@@ -1,7 +1,19 @@
 import type { PipedriveQuery, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import type { PipedriveCustomFieldEntity, PipedriveCustomFieldInput, PipedriveCustomFields } from './custom-fields.js';
 import { PipedriveCustomFieldValues } from './custom-fields.js';
-import type { PipedriveListOptions, PipedriveResource } from './pipedrive-resource.js';
+import type { PipedrivePaginateOptions } from './pagination.js';
+
+type ListOptions = Omit<PipedrivePaginateOptions, 'query'>;
+
+/** The calls of a PipedriveResource the wrapper goes through. */
+interface PlainResource<T, TInput, TId> {
+  readonly path: string;
+  get(id: TId, options?: PipedriveRequestOptions): Promise<T>;
+  list(query?: PipedriveQuery, options?: PipedriveRequestOptions): Promise<PipedriveResponse<T[]>>;
+  iterate(query?: PipedriveQuery, options?: ListOptions): AsyncGenerator<T, void, undefined>;
+  create(input: TInput, options?: PipedriveRequestOptions): Promise<T>;
+  update(id: TId, changes: Partial<TInput>, options?: PipedriveRequestOptions): Promise<T>;
+}
 
 /** A record with its custom fields by name: `deal.custom.get('Budget')` (not serialised with the record). */
 export type PipedriveWithCustomFields<T, F extends object> = T & { readonly custom: PipedriveCustomFieldValues<F> };
@@ -35,7 +47,7 @@ export class PipedriveCustomFieldsResource<T, TInput, F extends object, TId exte
 
   constructor(
     private readonly fields: PipedriveCustomFields,
-    private readonly resource: PipedriveResource<T, TInput, TId>,
+    private readonly resource: PlainResource<T, TInput, TId>,
   ) {
     this.entity = customFieldEntity(resource.path);
   }
@@ -44,18 +56,21 @@ export class PipedriveCustomFieldsResource<T, TInput, F extends object, TId exte
     return this.withCustom(await this.resource.get(id, options));
   }
 
-  async list(query?: PipedriveQuery, options?: PipedriveRequestOptions): Promise<PipedriveResponse<Array<PipedriveWithCustomFields<T, F>>>> {
+  async list(
+    query?: PipedriveQuery,
+    options?: PipedriveRequestOptions,
+  ): Promise<PipedriveResponse<Array<PipedriveWithCustomFields<T, F>>>> {
     const page = await this.resource.list(query, options);
     const data: Array<PipedriveWithCustomFields<T, F>> = [];
     for (const record of page.data) data.push(await this.withCustom(record));
     return { ...page, data };
   }
 
-  async *iterate(query?: PipedriveQuery, options?: PipedriveListOptions): AsyncGenerator<PipedriveWithCustomFields<T, F>, void, undefined> {
+  async *iterate(query?: PipedriveQuery, options?: ListOptions): AsyncGenerator<PipedriveWithCustomFields<T, F>, void, undefined> {
     for await (const record of this.resource.iterate(query, options)) yield await this.withCustom(record);
   }
 
-  async all(query?: PipedriveQuery, options?: PipedriveListOptions): Promise<Array<PipedriveWithCustomFields<T, F>>> {
+  async all(query?: PipedriveQuery, options?: ListOptions): Promise<Array<PipedriveWithCustomFields<T, F>>> {
     const out: Array<PipedriveWithCustomFields<T, F>> = [];
     for await (const record of this.iterate(query, options)) out.push(record);
     return out;
@@ -65,7 +80,11 @@ export class PipedriveCustomFieldsResource<T, TInput, F extends object, TId exte
     return this.withCustom(await this.resource.create((await this.toBody(input)) as TInput, options));
   }
 
-  async update(id: TId, changes: Partial<PipedriveCustomFieldsInput<TInput, F>>, options?: PipedriveRequestOptions): Promise<PipedriveWithCustomFields<T, F>> {
+  async update(
+    id: TId,
+    changes: Partial<PipedriveCustomFieldsInput<TInput, F>>,
+    options?: PipedriveRequestOptions,
+  ): Promise<PipedriveWithCustomFields<T, F>> {
     return this.withCustom(await this.resource.update(id, (await this.toBody(changes)) as Partial<TInput>, options));
   }
 

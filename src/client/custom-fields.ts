@@ -1,7 +1,5 @@
 import { PipedriveUnknownCustomFieldError, PipedriveUnknownCustomFieldOptionError } from '../errors/pipedrive-custom-field.errors.js';
 import type { PipedriveClock } from '../pipedrive.clock.js';
-import type { RequestContext } from './execute-request.js';
-import type { PipedriveConnectionClient } from './pipedrive-connection.client.js';
 
 /*
  * Custom fields by name. Pipedrive keys custom-field values by a 40-character hash that differs per
@@ -9,6 +7,18 @@ import type { PipedriveConnectionClient } from './pipedrive-connection.client.js
  * cached per company and entity for `client.customFieldsTtlSeconds`, and fetched again sooner when a
  * record, a name or a label is one the cached copy does not know (a field added or renamed since).
  */
+
+/** What the definitions are fetched through: a connection's client. */
+interface FieldsClient {
+  connectionId(): Promise<string>;
+  all<T>(path: string): Promise<T[]>;
+}
+
+/** What the per-connection API needs from the shared request context. */
+interface FieldsContext {
+  readonly tokens: { getAccessToken(connectionId: string): Promise<{ companyId: number }> };
+  readonly fields: CustomFieldDefinitions;
+}
 
 /** The entities with custom fields. Leads carry the deal fields (served by v1 `/leadFields`). */
 export type PipedriveCustomFieldEntity = 'deal' | 'person' | 'organization' | 'product' | 'lead';
@@ -132,7 +142,8 @@ export class PipedriveFieldSet {
 
   private optionId(field: PipedriveCustomFieldDefinition, label: unknown): number {
     const option = field.options?.find((o) => o.label === label);
-    if (!option) throw new PipedriveUnknownCustomFieldOptionError(this.entity, field.name, String(label), field.options?.map((o) => o.label) ?? []);
+    if (!option)
+      throw new PipedriveUnknownCustomFieldOptionError(this.entity, field.name, String(label), field.options?.map((o) => o.label) ?? []);
     return option.id;
   }
 
@@ -193,7 +204,7 @@ export class CustomFieldDefinitions {
    * (one fetch at a time per company and entity).
    */
   async get(
-    client: PipedriveConnectionClient,
+    client: FieldsClient,
     companyId: number,
     entity: PipedriveCustomFieldEntity,
     missed?: (set: PipedriveFieldSet) => boolean,
@@ -214,7 +225,7 @@ export class CustomFieldDefinitions {
     return set;
   }
 
-  private async fetch(client: PipedriveConnectionClient, entity: PipedriveCustomFieldEntity): Promise<PipedriveFieldSet> {
+  private async fetch(client: FieldsClient, entity: PipedriveCustomFieldEntity): Promise<PipedriveFieldSet> {
     const raw = await client.all<RawDefinition>(SOURCES[entity].path);
     const definitions = raw.map(toDefinition).filter((field) => field !== undefined);
     return new PipedriveFieldSet(entity, definitions, this.clock.now());
@@ -258,8 +269,8 @@ export class PipedriveCustomFieldValues<F extends object = Record<string, unknow
  */
 export class PipedriveCustomFields {
   constructor(
-    private readonly context: RequestContext,
-    private readonly client: PipedriveConnectionClient,
+    private readonly context: FieldsContext,
+    private readonly client: FieldsClient,
   ) {}
 
   /** The company's custom fields of this entity (cached). */
@@ -271,7 +282,10 @@ export class PipedriveCustomFields {
    * A record's custom fields by name, e.g. from `client.get('/v2/deals/1')` or a webhook's `data`.
    * A record holding a field or option the cached definitions lack makes them be fetched again first.
    */
-  async read<F extends object = Record<string, unknown>>(entity: PipedriveCustomFieldEntity, record: object): Promise<PipedriveCustomFieldValues<F>> {
+  async read<F extends object = Record<string, unknown>>(
+    entity: PipedriveCustomFieldEntity,
+    record: object,
+  ): Promise<PipedriveCustomFieldValues<F>> {
     const values = record as Record<string, unknown>;
     const set = await this.fieldSet(entity, (cached) => cached.misses(values));
     return new PipedriveCustomFieldValues<F>(set, values);
@@ -282,7 +296,10 @@ export class PipedriveCustomFields {
    * option ids. Put the result under `custom_fields` for v2 endpoints; v1 (leads) takes the keys at the top level.
    * @throws PipedriveUnknownCustomFieldError / PipedriveUnknownCustomFieldOptionError after one fresh fetch.
    */
-  async toKeys<F extends object = Record<string, unknown>>(entity: PipedriveCustomFieldEntity, values: PipedriveCustomFieldInput<F>): Promise<Record<string, unknown>> {
+  async toKeys<F extends object = Record<string, unknown>>(
+    entity: PipedriveCustomFieldEntity,
+    values: PipedriveCustomFieldInput<F>,
+  ): Promise<Record<string, unknown>> {
     const input = values as Record<string, unknown>;
     const set = await this.fieldSet(entity);
     try {

@@ -24,7 +24,10 @@ export class PipedriveConnectionClient {
   // v1-only resources (offset pagination): leads update with PATCH, notes with PUT.
   readonly leads = new PipedriveResource<R.PipedriveLead, In.PipedriveLeadInput, string>(this, '/v1/leads');
   readonly notes = new PipedriveResource<R.PipedriveNote, In.PipedriveNoteInput>(this, '/v1/notes', 'PUT');
-  readonly users = { me: (options?: PipedriveRequestOptions) => this.get<R.PipedriveUser>('/v1/users/me', options) };
+  readonly users = {
+    /** The user this connection acts as (`/v1/users/me`). */
+    me: (options?: PipedriveRequestOptions) => this.get<R.PipedriveUser>('/v1/users/me', options),
+  };
 
   private lookup: Promise<string> | undefined;
   private fieldsApi: PipedriveCustomFields | undefined;
@@ -58,22 +61,27 @@ export class PipedriveConnectionClient {
     return executeRequest<T>(this.context, id, method, path, options);
   }
 
+  /** `GET` and the answer's `data`. */
   get<T>(path: string, options?: PipedriveRequestOptions): Promise<T> {
     return this.request<T>('GET', path, options).then(data);
   }
 
+  /** `POST` a JSON body and the answer's `data`. */
   post<T>(path: string, body?: unknown, options?: PipedriveRequestOptions): Promise<T> {
     return this.request<T>('POST', path, { ...options, body }).then(data);
   }
 
+  /** `PATCH` a JSON body and the answer's `data`. */
   patch<T>(path: string, body?: unknown, options?: PipedriveRequestOptions): Promise<T> {
     return this.request<T>('PATCH', path, { ...options, body }).then(data);
   }
 
+  /** `PUT` a JSON body and the answer's `data`. */
   put<T>(path: string, body?: unknown, options?: PipedriveRequestOptions): Promise<T> {
     return this.request<T>('PUT', path, { ...options, body }).then(data);
   }
 
+  /** `DELETE` and the answer's `data`. */
   delete<T>(path: string, options?: PipedriveRequestOptions): Promise<T> {
     return this.request<T>('DELETE', path, options).then(data);
   }

@@ -1,7 +1,22 @@
-import type { PipedriveQuery, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
-import type { PipedriveConnectionClient } from './pipedrive-connection.client.js';
+import type { PipedriveHttpMethod, PipedriveQuery, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import type { PipedrivePaginateOptions } from './pagination.js';
 import { PipedriveCustomFieldsResource } from './custom-fields.resource.js';
+import type { PipedriveCustomFields } from './custom-fields.js';
+
+/**
+ * The calls a resource makes as its connection: what `PipedriveConnectionClient` provides. Named here so
+ * that the connection client, which builds its resources, and the resources do not import each other.
+ */
+export interface PipedriveResourceCalls {
+  /** One call with the whole answer. */
+  request<T>(method: PipedriveHttpMethod, path: string, options?: PipedriveRequestOptions): Promise<PipedriveResponse<T>>;
+  /** Items of a list endpoint across pages. */
+  paginate<T>(path: string, options?: PipedrivePaginateOptions): AsyncGenerator<T, void, undefined>;
+  /** Every item of a list endpoint in one array. */
+  all<T>(path: string, options?: PipedrivePaginateOptions): Promise<T[]>;
+  /** The company's custom fields by name, for {@link PipedriveResource.withCustomFields}. */
+  readonly customFields: PipedriveCustomFields;
+}
 
 /** Options of a list call: the page or paging options; the filters go in `query`. */
 export type PipedriveListOptions = Omit<PipedrivePaginateOptions, 'query'>;
@@ -12,14 +27,15 @@ export type PipedriveListOptions = Omit<PipedrivePaginateOptions, 'query'>;
  */
 export class PipedriveResource<T, TInput, TId extends number | string = number> {
   constructor(
-    private readonly client: PipedriveConnectionClient,
+    private readonly client: PipedriveResourceCalls,
     /** e.g. `/v2/deals`; the version decides the pagination style. */
     readonly path: string,
     private readonly updateMethod: 'PATCH' | 'PUT' = 'PATCH',
   ) {}
 
+  /** One item by id. */
   get(id: TId, options?: PipedriveRequestOptions): Promise<T> {
-    return this.client.get<T>(this.itemPath(id), options);
+    return this.client.request<T>('GET', this.itemPath(id), options).then((r) => r.data);
   }
 
   /** One page; `additionalData` holds the cursor or offset of the next. */
@@ -38,10 +54,12 @@ export class PipedriveResource<T, TInput, TId extends number | string = number> 
     return this.client.all<T>(this.path, { ...options, query });
   }
 
+  /** Creates an item and returns it as Pipedrive stored it. */
   create(input: TInput, options?: PipedriveRequestOptions): Promise<T> {
-    return this.client.post<T>(this.path, input, options);
+    return this.client.request<T>('POST', this.path, { ...options, body: input }).then((r) => r.data);
   }
 
+  /** Changes some fields of an item (PATCH in v2, PUT in v1) and returns it. */
   update(id: TId, changes: Partial<TInput>, options?: PipedriveRequestOptions): Promise<T> {
     return this.client.request<T>(this.updateMethod, this.itemPath(id), { ...options, body: changes }).then((r) => r.data);
   }
@@ -56,7 +74,7 @@ export class PipedriveResource<T, TInput, TId extends number | string = number> 
 
   /** Pipedrive answers with the deleted id. */
   delete(id: TId, options?: PipedriveRequestOptions): Promise<{ id: TId }> {
-    return this.client.delete<{ id: TId }>(this.itemPath(id), options);
+    return this.client.request<{ id: TId }>('DELETE', this.itemPath(id), options).then((r) => r.data);
   }
 
   private itemPath(id: TId): string {

@@ -78,6 +78,7 @@ export class PipedriveClient implements OnModuleDestroy {
     return this.context.budget.state(companyId);
   }
 
+  /** Closes the keep-alive pools. */
   async onModuleDestroy(): Promise<void> {
     this.context.limiters.close();
     await this.context.pools.close();

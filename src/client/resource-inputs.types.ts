@@ -15,6 +15,7 @@ export interface PipedriveDealInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields to create or update a person. */
 export interface PipedrivePersonInput {
   name: string;
   owner_id?: number;
@@ -24,6 +25,7 @@ export interface PipedrivePersonInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields to create or update an organization. */
 export interface PipedriveOrganizationInput {
   name: string;
   owner_id?: number;
@@ -38,6 +40,7 @@ export interface PipedriveProductInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields to create or update an activity. */
 export interface PipedriveActivityInput {
   subject?: string;
   type?: string;
@@ -51,11 +54,13 @@ export interface PipedriveActivityInput {
   done?: boolean;
 }
 
+/** Fields to create or update a pipeline. */
 export interface PipedrivePipelineInput {
   name: string;
   is_deal_probability_enabled?: boolean;
 }
 
+/** Fields to create or update a stage. */
 export interface PipedriveStageInput {
   name: string;
   pipeline_id: number;

@@ -9,6 +9,7 @@ type Timestamp = string;
 /** v2 custom fields, keyed by the field's hash. */
 export type PipedriveCustomFields = Record<string, unknown>;
 
+/** A deal (v2 `/deals`). */
 export interface PipedriveDeal {
   id: number;
   title: string;
@@ -28,12 +29,14 @@ export interface PipedriveDeal {
   custom_fields: PipedriveCustomFields;
 }
 
+/** One e-mail address or phone number of a person. */
 export interface PipedriveContactDetail {
   value: string;
   primary: boolean;
   label: string;
 }
 
+/** A person (v2 `/persons`). */
 export interface PipedrivePerson {
   id: number;
   name: string;
@@ -46,6 +49,7 @@ export interface PipedrivePerson {
   custom_fields: PipedriveCustomFields;
 }
 
+/** An organization (v2 `/organizations`). */
 export interface PipedriveOrganization {
   id: number;
   name: string;
@@ -55,6 +59,7 @@ export interface PipedriveOrganization {
   custom_fields: PipedriveCustomFields;
 }
 
+/** An activity (v2 `/activities`). */
 export interface PipedriveActivity {
   id: number;
   subject: string;
@@ -71,6 +76,7 @@ export interface PipedriveActivity {
   update_time: Timestamp;
 }
 
+/** A pipeline (v2 `/pipelines`). */
 export interface PipedrivePipeline {
   id: number;
   name: string;
@@ -78,6 +84,7 @@ export interface PipedrivePipeline {
   is_deleted: boolean;
 }
 
+/** A stage of a pipeline (v2 `/stages`). */
 export interface PipedriveStage {
   id: number;
   name: string;

@@ -1,5 +1,6 @@
 import type { AccessTokenSource } from './execute-request.js';
 
+/** The API version of an SDK class: `v1` or `v2`. */
 export type PipedriveSdkVersion = 'v1' | 'v2';
 
 /** What the official SDK's API classes read from their `Configuration`. */
@@ -7,6 +8,7 @@ export interface PipedriveSdkConfiguration {
   basePath: string;
   /** Called by the SDK before each request. */
   accessToken: () => Promise<string>;
+  /** Whether a content type is JSON, as the SDK asks. */
   isJsonMime(mime: string): boolean;
 }
 

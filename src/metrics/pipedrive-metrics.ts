@@ -1,20 +1,11 @@
 import { createRequire } from 'node:module';
 import { Injectable } from '@nestjs/common';
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
-import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
+import type { PipedriveMetricsOptions, ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PIPEDRIVE_EVENTS, PipedriveEvents } from '../tokens/pipedrive-events.js';
 
-/** Options of the optional Prometheus metrics (`metrics` in the module options). */
-export interface PipedriveMetricsOptions {
-  /** The app's prom-client `Registry` (prom-client is an optional peer); the library registers its metrics there. */
-  registry: Registry;
-  /**
-   * Prefix of every metric name.
-   * @default PIPEDRIVE_OPTION_DEFAULTS.metrics.prefix
-   */
-  prefix?: string;
-}
+export type { PipedriveMetricsOptions };
 
 /** Why a retry was sent. */
 export type PipedriveRetryReason = 'rate_limit' | 'server_error' | 'network' | 'unauthorized';
@@ -70,7 +61,11 @@ class PrometheusMetrics {
     const registers = [registry];
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new prom.Counter<L>({ name: prefix + name, help, labelNames, registers });
-    this.apiRequests = counter('api_requests_total', 'Pipedrive API calls answered, by method, path template and status (0: no answer).', ['method', 'path', 'status']);
+    this.apiRequests = counter('api_requests_total', 'Pipedrive API calls answered, by method, path template and status (0: no answer).', [
+      'method',
+      'path',
+      'status',
+    ]);
     this.apiDuration = new prom.Histogram({
       name: `${prefix}api_request_duration_seconds`,
       help: 'Time of one Pipedrive API exchange (one attempt), by method and path template.',
@@ -78,12 +73,26 @@ class PrometheusMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.rateLimited = counter('api_rate_limited_total', 'Pipedrive 429 answers, by kind: burst (2 s window) or budget (daily token budget).', ['kind']);
+    this.rateLimited = counter(
+      'api_rate_limited_total',
+      'Pipedrive 429 answers, by kind: burst (2 s window) or budget (daily token budget).',
+      ['kind'],
+    );
     this.retries = counter('api_retries_total', 'Pipedrive API calls sent again, by reason.', ['reason']);
-    this.waitSeconds = counter('api_wait_seconds_total', 'Seconds calls spent waiting before being sent: pacing, 429 back-off, retry back-off.', ['reason']);
+    this.waitSeconds = counter(
+      'api_wait_seconds_total',
+      'Seconds calls spent waiting before being sent: pacing, 429 back-off, retry back-off.',
+      ['reason'],
+    );
     this.refreshes = counter('token_refreshes_total', 'Access tokens refreshed, by reason (expired, refresh_ahead, rejected).', ['reason']);
-    this.refreshFailures = counter('token_refresh_failures_total', 'Failed token refreshes, by reason (invalid_grant, token_endpoint, network, other).', ['reason']);
-    this.tokenCache = counter('token_cache_requests_total', 'Access-token look-ups, by result: hit (served from memory) or miss.', ['result']);
+    this.refreshFailures = counter(
+      'token_refresh_failures_total',
+      'Failed token refreshes, by reason (invalid_grant, token_endpoint, network, other).',
+      ['reason'],
+    );
+    this.tokenCache = counter('token_cache_requests_total', 'Access-token look-ups, by result: hit (served from memory) or miss.', [
+      'result',
+    ]);
     const self = this;
     this.inboxDepth = new prom.Gauge({
       name: `${prefix}webhook_inbox_depth`,

@@ -67,7 +67,22 @@ export interface PipedriveEmulatorCustomFieldInput {
   /** The name users see, e.g. `Budget`. */
   name: string;
   /** Pipedrive's field type; enum (one option) and set (several) need `options`. */
-  type: 'varchar' | 'varchar_auto' | 'text' | 'int' | 'double' | 'monetary' | 'date' | 'time' | 'phone' | 'address' | 'enum' | 'set' | 'user' | 'org' | 'people';
+  type:
+    | 'varchar'
+    | 'varchar_auto'
+    | 'text'
+    | 'int'
+    | 'double'
+    | 'monetary'
+    | 'date'
+    | 'time'
+    | 'phone'
+    | 'address'
+    | 'enum'
+    | 'set'
+    | 'user'
+    | 'org'
+    | 'people';
   /** Option labels of an enum or set field; ids are given by the emulator. */
   options?: string[];
 }

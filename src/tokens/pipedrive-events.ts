@@ -13,6 +13,7 @@ export const PIPEDRIVE_EVENTS = {
   budgetExhausted: 'pipedrive.company.budget_exhausted',
 } as const;
 
+/** The name of a connection event. */
 export type PipedriveEventType = (typeof PIPEDRIVE_EVENTS)[keyof typeof PIPEDRIVE_EVENTS];
 
 /** Payload of every connection event. Never carries tokens. */
@@ -27,6 +28,7 @@ export interface PipedriveConnectionEvent {
   resetAt?: string;
 }
 
+/** A listener of `PipedriveEvents.on`; a failure is logged and does not break token handling. */
 export type PipedriveEventListener = (event: PipedriveConnectionEvent) => void | Promise<void>;
 
 interface Emitter {
@@ -47,6 +49,7 @@ export class PipedriveEvents implements OnModuleInit {
 
   constructor(@Optional() private readonly moduleRef?: ModuleRef) {}
 
+  /** Finds `EventEmitter2` when the app imports `EventEmitterModule`. */
   async onModuleInit(): Promise<void> {
     await this.findEmitter();
   }
@@ -57,6 +60,7 @@ export class PipedriveEvents implements OnModuleInit {
     return () => void this.listeners.delete(listener);
   }
 
+  /** Sends an event to the listeners and to `EventEmitter2`; a failing listener is logged. */
   emit(event: PipedriveConnectionEvent): void {
     for (const listener of [...this.listeners]) this.guard(event, () => listener(event));
     if (this.emitter) this.guard(event, () => this.emitter!.emit(event.type, event));

@@ -43,6 +43,7 @@ export class PipedriveOAuthClient implements OnModuleDestroy {
     if (answer.status >= 300) throw failure('revoke', answer);
   }
 
+  /** Closes the connection pool to the token endpoint. */
   async onModuleDestroy(): Promise<void> {
     if (!this.agent.closed && !this.agent.destroyed) await this.agent.close();
   }

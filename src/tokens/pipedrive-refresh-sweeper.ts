@@ -48,16 +48,19 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     @InjectPipedriveClock() private readonly clock: PipedriveClock,
   ) {}
 
+  /** Starts the timer when `refreshSweep` is set. */
   onApplicationBootstrap(): void {
     const interval = this.options.refreshSweep?.intervalSeconds;
     if (interval === undefined || this.loop || this.stopping.signal.aborted) return;
     this.loop = this.every(interval * 1000);
   }
 
+  /** Stops the timer and waits for a running pass. */
   onModuleDestroy(): Promise<void> {
     return this.stop();
   }
 
+  /** Stops the timer and waits for a running pass. */
   onApplicationShutdown(): Promise<void> {
     return this.stop();
   }

@@ -47,6 +47,7 @@ export interface PipedriveIdentity {
   userId: number;
 }
 
+/** Options of `TokenService.getAccessToken`. */
 export interface GetAccessTokenOptions {
   /** The access token that just got a 401: refresh unless the stored token already differs. */
   rejectedToken?: string;

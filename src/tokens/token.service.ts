@@ -111,11 +111,13 @@ export class TokenService {
     return this.refresher.refreshIfDue(connectionId);
   }
 
+  /** The connection with this id, without tokens; null when there is none. */
   async findConnection(id: string): Promise<PipedriveConnection | null> {
     const row = await this.store.findById(id);
     return row && toConnection(row);
   }
 
+  /** The connection of this Pipedrive user of this company, without tokens; null when there is none. */
   async findConnectionByUser(companyId: number, userId: number): Promise<PipedriveConnection | null> {
     const row = await this.store.findByUser(companyId, userId);
     return row && toConnection(row);

@@ -57,6 +57,7 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
     throw new Error(
       `PostgreSQL is unreachable at ${url} (${(error as Error).message}). Start it with ` +
         '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set TEST_POSTGRES_URL.',
+      { cause: error },
     );
   }
   try {

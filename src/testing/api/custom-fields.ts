@@ -42,10 +42,27 @@ export const FIELD_ROUTES: ReadonlyMap<string, { entity: PipedriveEmulatorFieldE
 
 /** A few of the built-in fields every company has, so clients must tell them from custom ones. */
 const BUILT_IN: Record<PipedriveEmulatorFieldEntity, Array<[code: string, name: string, type: string]>> = {
-  deal: [['title', 'Title', 'varchar'], ['value', 'Value', 'monetary'], ['status', 'Status', 'status'], ['owner_id', 'Owner', 'user']],
-  person: [['name', 'Name', 'varchar'], ['emails', 'Email', 'varchar'], ['owner_id', 'Owner', 'user']],
-  organization: [['name', 'Name', 'varchar'], ['address', 'Address', 'address'], ['owner_id', 'Owner', 'user']],
-  product: [['name', 'Name', 'varchar'], ['code', 'Product code', 'varchar'], ['owner_id', 'Owner', 'user']],
+  deal: [
+    ['title', 'Title', 'varchar'],
+    ['value', 'Value', 'monetary'],
+    ['status', 'Status', 'status'],
+    ['owner_id', 'Owner', 'user'],
+  ],
+  person: [
+    ['name', 'Name', 'varchar'],
+    ['emails', 'Email', 'varchar'],
+    ['owner_id', 'Owner', 'user'],
+  ],
+  organization: [
+    ['name', 'Name', 'varchar'],
+    ['address', 'Address', 'address'],
+    ['owner_id', 'Owner', 'user'],
+  ],
+  product: [
+    ['name', 'Name', 'varchar'],
+    ['code', 'Product code', 'varchar'],
+    ['owner_id', 'Owner', 'user'],
+  ],
 };
 
 const NUMERIC = new Set(['int', 'double']);
@@ -61,7 +78,8 @@ export class CustomFields {
 
   /** Adds a field as an admin would in Settings > Data fields; its key is a 40-character hash. */
   add(companyId: number, entity: PipedriveEmulatorFieldEntity, input: PipedriveEmulatorCustomFieldInput): PipedriveEmulatorCustomField {
-    if (!BUILT_IN[entity]) throw new PipedriveEmulatorError(`Unknown field entity ${String(entity)}: use deal, person, organization or product.`);
+    if (!BUILT_IN[entity])
+      throw new PipedriveEmulatorError(`Unknown field entity ${String(entity)}: use deal, person, organization or product.`);
     if (typeof input.name !== 'string' || input.name.trim() === '') throw new PipedriveEmulatorError('A custom field needs a name.');
     const choice = input.type === 'enum' || input.type === 'set';
     if (choice !== (input.options !== undefined && input.options.length > 0)) {
@@ -76,7 +94,12 @@ export class CustomFields {
   }
 
   /** Renames a field or replaces its option labels (same ids), as an admin may at any time. */
-  update(companyId: number, entity: PipedriveEmulatorFieldEntity, key: string, change: { name?: string; optionLabels?: Record<number, string> }): void {
+  update(
+    companyId: number,
+    entity: PipedriveEmulatorFieldEntity,
+    key: string,
+    change: { name?: string; optionLabels?: Record<number, string> },
+  ): void {
     const field = this.list(companyId, entity).find((f) => f.key === key);
     if (!field) throw new PipedriveEmulatorError(`No ${entity} field ${key} in company ${companyId}.`);
     if (change.name !== undefined) field.name = change.name;
@@ -88,7 +111,12 @@ export class CustomFields {
   }
 
   /** `GET /api/v2/{entity}Fields` (cursor) or `GET /api/v1/leadFields` (offset). */
-  route(method: string, route: { entity: PipedriveEmulatorFieldEntity; version: 'v1' | 'v2' }, query: URLSearchParams, companyId: number): Reply {
+  route(
+    method: string,
+    route: { entity: PipedriveEmulatorFieldEntity; version: 'v1' | 'v2' },
+    query: URLSearchParams,
+    companyId: number,
+  ): Reply {
     if (method !== 'GET') return apiError(405, 'Method not allowed');
     const limit = readLimit(query);
     if (typeof limit !== 'number') return limit;
@@ -111,14 +139,22 @@ export class CustomFields {
       ...custom.map((f) => v1Field(f.id, f.key, f.name, f.type, true, f.options, f.addedAt)),
     ];
     const more = start + limit < all.length;
-    return ok(all.slice(start, start + limit), { pagination: { start, limit, more_items_in_collection: more, ...(more && { next_start: start + limit }) } });
+    return ok(all.slice(start, start + limit), {
+      pagination: { start, limit, more_items_in_collection: more, ...(more && { next_start: start + limit }) },
+    });
   }
 
   /**
    * Checks and stores the custom-field values of a create or update on `item` (already merged), from
    * the body's `custom_fields` (v2) or its top-level hash keys (v1 leads). A Reply when Pipedrive refuses them.
    */
-  write(companyId: number, def: ResourceDefinition, item: Item, body: Record<string, unknown>, before: Item | undefined): Reply | undefined {
+  write(
+    companyId: number,
+    def: ResourceDefinition,
+    item: Item,
+    body: Record<string, unknown>,
+    before: Item | undefined,
+  ): Reply | undefined {
     const where = ENTITY_OF[def.name];
     if (!where) return undefined;
     const fields = this.list(companyId, where.entity);

@@ -204,7 +204,7 @@ export class WebhookDeliveries {
     clock.sleep(DELIVERY_RULES.timeoutMs, timer.signal).then(() => aborter.abort(), () => undefined);
     this.inFlight++;
     this.counts.attempts++;
-    let status = 0;
+    let status: number;
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Pipedrive Webhooks' };
       if (hook.httpAuthUser !== null || hook.httpAuthPassword !== null) {

@@ -9,6 +9,7 @@ import type { PipedriveConnectedBody } from '../../auth/pipedrive-auth.controlle
 
 /** A Nest application (listening), or anything else that can tell its base URL. */
 export interface PipedriveEmulatorAppServer {
+  /** The base URL the app listens on, as Nest's `app.getUrl()` gives it. */
   getUrl(): Promise<string>;
 }
 
