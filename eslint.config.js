@@ -60,5 +60,14 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], extends: [js.configs.recommended], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  {
+    // The reference app's pages: plain browser scripts, and the SDK's global from its own bundle.
+    files: ['public/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'location', 'FormData', 'URLSearchParams', 'AppExtensionsSDK'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   prettier,
 );

@@ -97,7 +97,7 @@ export {
   type PipedriveExtensionContext,
   type PipedriveExtensionDecoratorOptions,
 } from './extensions/pipedrive-extension.decorator.js';
-export { PipedriveExtensionPage } from './extensions/pipedrive-extension-framing.js';
+export { PipedriveExtensionPage } from './extensions/pipedrive-extension.guard.js';
 export {
   PipedriveExtensionTokenVerifier,
   type PipedriveExtensionClaims,

@@ -1,17 +1,7 @@
-import { applyDecorators, Injectable, type NestMiddleware, SetMetadata, UseGuards } from '@nestjs/common';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InjectPipedriveExtensionsOptions, PIPEDRIVE_EXTENSION_PAGE, PIPEDRIVE_FRAME_ANCESTOR } from './pipedrive-extensions.constants.js';
-import { PipedriveExtensionGuard } from './pipedrive-extension.guard.js';
+import { InjectPipedriveExtensionsOptions, PIPEDRIVE_FRAME_ANCESTOR } from './pipedrive-extensions.constants.js';
 import type { ResolvedPipedriveExtensionsOptions } from './pipedrive-extensions.options.js';
-
-/**
- * Marks a route as a page Pipedrive shows in an iframe (custom panel, modal, floating window,
- * settings page): the extension token is verified ({@link PipedriveExtensionGuard}) and the answer
- * carries `Content-Security-Policy: frame-ancestors https://*.pipedrive.com` (plus the configured
- * `frameAncestors`), so Pipedrive may frame it and no other site can.
- */
-export const PipedriveExtensionPage = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(SetMetadata(PIPEDRIVE_EXTENSION_PAGE, true), UseGuards(PipedriveExtensionGuard));
 
 /** Sets the framing policy of an answer; keeps the other directives of a CSP set earlier (e.g. by helmet). */
 export function setFrameAncestors(response: ServerResponse, sources: readonly string[]): void {

@@ -1,10 +1,13 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import type { PipedriveConnectionClient } from '../client/pipedrive-connection.client.js';
 import { PipedriveConfigurationError, PipedriveExtensionNotConnectedError } from '../errors/pipedrive.errors.js';
 import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
 import { PIPEDRIVE_EXTENSION_CONTEXT } from './pipedrive-extensions.constants.js';
 import type { PipedriveExtensionClaims, PipedriveExtensionPayload } from './pipedrive-extension-token.js';
-import type { RequestWithExtension } from './pipedrive-extension.guard.js';
+
+/** A request that passed PipedriveExtensionGuard: the verified context rides on it for `@PipedriveExtension()`. */
+export type RequestWithExtension = IncomingMessage & { [PIPEDRIVE_EXTENSION_CONTEXT]?: PipedriveExtensionContext };
 
 /** What Pipedrive told a verified extension request: who, where, and which records. */
 export interface PipedriveExtensionContext {

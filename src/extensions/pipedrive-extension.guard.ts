@@ -1,6 +1,6 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { PipedriveClient } from '../client/pipedrive.client.js';
 import { PipedriveAuthException } from '../errors/pipedrive-auth.exception.js';
 import { TokenService } from '../tokens/token.service.js';
@@ -11,10 +11,9 @@ import {
 } from './pipedrive-extensions.constants.js';
 import type { ResolvedPipedriveExtensionsOptions } from './pipedrive-extensions.options.js';
 import { extensionFrameAncestors, setFrameAncestors } from './pipedrive-extension-framing.js';
-import type { PipedriveExtensionContext } from './pipedrive-extension.decorator.js';
+import type { RequestWithExtension } from './pipedrive-extension.decorator.js';
 import { PipedriveExtensionTokenVerifier, positiveId } from './pipedrive-extension-token.js';
 
-export type RequestWithExtension = IncomingMessage & { [PIPEDRIVE_EXTENSION_CONTEXT]?: PipedriveExtensionContext };
 
 /**
  * Lets a request through only with a valid Pipedrive extension token (see
@@ -78,3 +77,12 @@ export class PipedriveExtensionGuard implements CanActivate {
     return context.switchToHttp().getRequest<RequestWithExtension>();
   }
 }
+
+/**
+ * Marks a route as a page Pipedrive shows in an iframe (custom panel, modal, floating window,
+ * settings page): the extension token is verified ({@link PipedriveExtensionGuard}) and the answer
+ * carries `Content-Security-Policy: frame-ancestors https://*.pipedrive.com` (plus the configured
+ * `frameAncestors`), so Pipedrive may frame it and no other site can.
+ */
+export const PipedriveExtensionPage = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(PIPEDRIVE_EXTENSION_PAGE, true), UseGuards(PipedriveExtensionGuard));

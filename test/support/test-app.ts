@@ -72,8 +72,6 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-class TestHostModule {}
-
 export async function startTestApp(setup: TestAppSetup): Promise<TestApp> {
   const dir = setup.database ? undefined : mkdtempSync(join(tmpdir(), 'npd-app-'));
   const database = setup.database ?? { type: 'sqlite' as const, path: join(dir!, 'pipedrive.sqlite') };
