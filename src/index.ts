@@ -59,6 +59,29 @@ export type * from './client/resource-inputs.types.js';
 export type { PipedriveRedis } from './client/burst-limiter.js';
 export type { PipedriveBudgetState } from './client/daily-budget.js';
 export type { PipedriveSdkApiClass, PipedriveSdkConfiguration, PipedriveSdkVersion } from './client/sdk-configuration.js';
+export {
+  CUSTOM_FIELDS_MISS_REFRESH_MS,
+  PipedriveCustomFields,
+  PipedriveCustomFieldValues,
+  type PipedriveCustomFieldDefinition,
+  type PipedriveCustomFieldEntity,
+  type PipedriveCustomFieldInput,
+} from './client/custom-fields.js';
+export {
+  PipedriveCustomFieldsResource,
+  type PipedriveCustomFieldsInput,
+  type PipedriveWithCustomFields,
+} from './client/custom-fields.resource.js';
+export { PipedriveUnknownCustomFieldError, PipedriveUnknownCustomFieldOptionError } from './errors/pipedrive-custom-field.errors.js';
+
+// Metrics (prom-client, optional peer)
+export {
+  PipedriveMetrics,
+  type PipedriveMetricsOptions,
+  type PipedriveRetryReason,
+  type PipedriveWaitReason,
+  type PipedriveWebhookMetrics,
+} from './metrics/pipedrive-metrics.js';
 
 // App extensions: verified extension tokens, framing, JSON panels
 export { PipedriveExtensionsModule } from './extensions/pipedrive-extensions.module.js';

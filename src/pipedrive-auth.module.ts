@@ -11,6 +11,7 @@ import { PipedriveStateStore } from './auth/pipedrive-state.store.js';
 import { PipedriveUninstallGuard } from './auth/pipedrive-uninstall.guard.js';
 import { PipedriveClient } from './client/pipedrive.client.js';
 import { ConnectionStore } from './database/connection.store.js';
+import { PipedriveMetrics } from './metrics/pipedrive-metrics.js';
 import { ConfigurablePipedriveAuthModule, PIPEDRIVE_MODULE_OPTIONS } from './pipedrive-auth.module-definition.js';
 import { type PipedriveAuthModuleOptions, resolvePipedriveOptions } from './pipedrive-auth.options.js';
 import { PipedriveClock, systemClock } from './pipedrive.clock.js';
@@ -26,6 +27,7 @@ const PUBLIC_PROVIDERS = [
   TokenService,
   PipedriveClient,
   PipedriveEvents,
+  PipedriveMetrics,
   PipedriveRefreshSweeper,
   PipedriveSession,
   PipedriveConnectService,

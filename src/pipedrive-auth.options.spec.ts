@@ -30,10 +30,11 @@ function failure(options: unknown): PipedriveConfigurationError {
 describe('resolvePipedriveOptions', () => {
   it('fills every default from PIPEDRIVE_OPTION_DEFAULTS', () => {
     const resolved = resolvePipedriveOptions(valid);
-    const { refreshSweep: _sweepDefaults, ...defaults } = PIPEDRIVE_OPTION_DEFAULTS;
+    const { refreshSweep: _sweepDefaults, metrics: _metricsDefaults, ...defaults } = PIPEDRIVE_OPTION_DEFAULTS;
     expect(resolved).toMatchObject({ ...defaults, secureCookies: true });
     expect(resolved.successRedirect).toBeUndefined();
     expect(resolved.refreshSweep).toBeUndefined();
+    expect(resolved.metrics).toBeUndefined();
   });
 
   it('has a hint for every option, and each defaulted number hint quotes its default', () => {
@@ -59,9 +60,7 @@ describe('resolvePipedriveOptions', () => {
     expect(resolved.secureCookies).toBe(false);
     expect(resolved.oauthBaseUrl).toBe('http://127.0.0.1:9999');
     expect(resolved.stateTtlSeconds).toBe(60);
-    expect(resolved.client).toEqual({
-      timeoutMs: 30_000, maxRetries: 0, maxRateLimitRetries: 3, connectionsPerOrigin: 64, redisKeyPrefix: 'pipedrive:', budgetWarningFractions: [0.8, 0.95],
-    });
+    expect(resolved.client).toEqual({ ...PIPEDRIVE_OPTION_DEFAULTS.client, maxRetries: 0 });
     expect(resolvePipedriveOptions({ ...valid, secureCookies: false }).secureCookies).toBe(false);
   });
 

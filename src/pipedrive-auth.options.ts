@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
 import type { PipedriveRedis } from './client/burst-limiter.js';
+import type { Registry } from 'prom-client';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {
@@ -114,6 +115,12 @@ export interface PipedriveAuthModuleOptions {
   refreshSweep?: PipedriveRefreshSweepOptions;
   /** Behaviour of {@link PipedriveClient}. */
   client?: PipedriveClientOptions;
+  /**
+   * Prometheus metrics (prom-client, an optional peer) in the registry you pass: API calls, 429s,
+   * retries, waits, token refreshes and cache hits, webhook inbox.
+   * @default undefined (no metrics)
+   */
+  metrics?: PipedriveMetricsOptions;
 }
 
 /** Options of the API client (`options.client`). */
@@ -161,6 +168,12 @@ export interface PipedriveClientOptions {
    * @default PIPEDRIVE_OPTION_DEFAULTS.client.budgetWarningFractions
    */
   budgetWarningFractions?: number[];
+  /**
+   * How long a company's custom-field definitions are used before they are fetched again, in seconds;
+   * a name, hash or option the cached copy does not know fetches them sooner.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.customFieldsTtlSeconds
+   */
+  customFieldsTtlSeconds?: number;
 }
 
 /** Client options after validation: defaults filled, Redis and the budget still optional. */
@@ -168,6 +181,17 @@ export type ResolvedPipedriveClientOptions = Required<Omit<PipedriveClientOption
   Pick<PipedriveClientOptions, 'redis' | 'dailyBudget'>;
 
 /** Options of the background refresh sweep (`options.refreshSweep`). */
+/** Options of the optional Prometheus metrics (`metrics` in the module options). */
+export interface PipedriveMetricsOptions {
+  /** The app's prom-client `Registry` (prom-client is an optional peer); the library registers its metrics there. */
+  registry: Registry;
+  /**
+   * Prefix of every metric name.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.metrics.prefix
+   */
+  prefix?: string;
+}
+
 export interface PipedriveRefreshSweepOptions {
   /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */
   intervalSeconds: number;
@@ -186,7 +210,7 @@ export interface PipedriveRefreshSweepOptions {
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedPipedriveOptions extends Required<
-  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep'>
+  Omit<PipedriveAuthModuleOptions, 'successRedirect' | 'browserSuccessRedirect' | 'failureRedirect' | 'client' | 'refreshSweep' | 'metrics'>
 > {
   successRedirect?: string;
   browserSuccessRedirect?: string;
@@ -194,6 +218,8 @@ export interface ResolvedPipedriveOptions extends Required<
   client: ResolvedPipedriveClientOptions;
   /** Unset when the sweep is off. */
   refreshSweep?: Required<PipedriveRefreshSweepOptions>;
+  /** Unset when metrics are off. */
+  metrics?: Required<PipedriveMetricsOptions>;
 }
 
 /**
@@ -220,8 +246,10 @@ export const PIPEDRIVE_OPTION_DEFAULTS = {
     connectionsPerOrigin: 64,
     redisKeyPrefix: 'pipedrive:',
     budgetWarningFractions: [0.8, 0.95] as number[],
+    customFieldsTtlSeconds: 300,
   },
   refreshSweep: { batchSize: 100, keepAliveDays: 30 },
+  metrics: { prefix: 'pipedrive_' },
 } as const;
 
 const D = PIPEDRIVE_OPTION_DEFAULTS;
@@ -295,8 +323,28 @@ const clientSchema = hinted(
       z.array(z.number().gt(0).max(1)).default(() => [...D.client.budgetWarningFractions]),
       `must be a list of fractions above 0 and at most 1 (default [${D.client.budgetWarningFractions.join(', ')}])`,
     ),
+    customFieldsTtlSeconds: wholeOr('client.customFieldsTtlSeconds', 0, 86_400, 'seconds', D.client.customFieldsTtlSeconds),
   }),
-  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget and budgetWarningFractions',
+  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget, budgetWarningFractions and customFieldsTtlSeconds',
+);
+
+const metricsSchema = hinted(
+  'metrics',
+  z.strictObject({
+    registry: hinted(
+      'metrics.registry',
+      z.custom<PipedriveMetricsOptions['registry']>(
+        (value) => typeof (value as { registerMetric?: unknown } | null)?.registerMetric === 'function',
+      ),
+      'must be a prom-client Registry (new Registry() from prom-client)',
+    ),
+    prefix: hinted(
+      'metrics.prefix',
+      z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default(D.metrics.prefix),
+      `must be a Prometheus metric-name prefix: letters, digits, _ and :, not starting with a digit (default ${D.metrics.prefix})`,
+    ),
+  }),
+  'must be an object { registry, prefix? }, or unset to record no metrics',
 );
 
 const refreshSweepSchema = hinted(
@@ -385,6 +433,7 @@ const optionsSchema = z.strictObject({
   tokenCacheSize: wholeOr('tokenCacheSize', 0, 10_000_000, '', D.tokenCacheSize),
   refreshSweep: refreshSweepSchema.optional(),
   client: clientSchema.prefault({}),
+  metrics: metricsSchema.optional(),
 });
 
 /** Equal types, not merely assignable ones: an option added, dropped or retyped on one side only fails. */

@@ -76,7 +76,7 @@ async function boot(pipedrive: DynamicModule) {
 describe('registering PipedriveAuthModule', () => {
   it('forRoot fills the defaults', async () => {
     const options = await boot(PipedriveAuthModule.forRoot({ ...OPTIONS, controller: false }));
-    const { refreshSweep: _sweepDefaults, ...defaults } = PIPEDRIVE_OPTION_DEFAULTS;
+    const { refreshSweep: _sweepDefaults, metrics: _metricsDefaults, ...defaults } = PIPEDRIVE_OPTION_DEFAULTS;
     expect(options).toMatchObject({ ...defaults, clientId: 'registration-client', secureCookies: true });
   });
 

@@ -1,9 +1,11 @@
 import { PipedriveNetworkError, PipedriveTimeoutError, type PipedriveRateLimitState } from '../errors/pipedrive.errors.js';
 import type { ResolvedPipedriveClientOptions } from '../pipedrive-auth.options.js';
 import type { PipedriveClock } from '../pipedrive.clock.js';
+import type { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import type { GetAccessTokenOptions, PipedriveAccessToken } from '../tokens/pipedrive-token.types.js';
 import { toApiPath, toQueryString } from './api-path.js';
 import type { BurstLimiters } from './burst-limiter.js';
+import type { CustomFieldDefinitions } from './custom-fields.js';
 import { apiCallCost, budgetExhaustedForMs, type DailyBudget } from './daily-budget.js';
 import type { PipedriveHttpMethod, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import { readRateLimit, sendAttempt, toApiError, toResponse, type Attempt, type HttpPools, type RawResponse } from './http-transport.js';
@@ -21,6 +23,8 @@ export interface RequestContext {
   readonly budget: DailyBudget;
   readonly clock: PipedriveClock;
   readonly options: ResolvedPipedriveClientOptions;
+  readonly metrics: PipedriveMetrics;
+  readonly fields: CustomFieldDefinitions;
   /** Told when Pipedrive answers 402 for a connection, so the app can hear of it (an event). */
   readonly onPaymentRequired?: (connectionId: string) => void;
 }
@@ -65,6 +69,12 @@ async function waitOrAbort(wait: Promise<void>, attempt: Attempt): Promise<void>
   }
 }
 
+/** Sleeps `ms` on the injected clock before a retry, counted in the wait metric. */
+function backOff(ctx: RequestContext, reason: 'rate_limit' | 'retry', ms: number, attempt: Attempt): Promise<void> {
+  ctx.metrics.waited(reason, ms / 1000);
+  return waitOrAbort(ctx.clock.sleep(ms, attempt.signal), attempt);
+}
+
 /**
  * Sends one call as a connection: refused at once while the company's daily budget is spent; paced by
  * its burst limiter; every answered call booked in the budget's ledger; 401 -> one token refresh and one retry;
@@ -81,7 +91,7 @@ export async function executeRequest<T>(
 ): Promise<PipedriveResponse<T>> {
   const apiPath = toApiPath(path);
   const { signal } = options;
-  const { clock } = ctx;
+  const { clock, metrics } = ctx;
   const retryable = options.idempotent ?? IDEMPOTENT.has(method);
   const limiter = ctx.limiters.get(connectionId);
   let token = await ctx.tokens.getAccessToken(connectionId);
@@ -104,27 +114,35 @@ export async function executeRequest<T>(
   for (;;) {
     const pool = ctx.pools.get(token.apiDomain);
     const wait = limiter.acquire(signal, attempt.accessToken);
-    if (wait !== undefined) await waitOrAbort(wait, attempt);
+    if (wait !== undefined) {
+      const waitFrom = clock.now();
+      await waitOrAbort(wait, attempt);
+      metrics.waited('pacing', (clock.now() - waitFrom) / 1000);
+    }
     const startedAt = clock.now();
     let response: RawResponse;
     try {
       response = await sendAttempt(pool, attempt);
     } catch (cause) {
       limiter.release(clock.now() - startedAt);
+      metrics.apiCall(method, apiPath, 0, (clock.now() - startedAt) / 1000);
       if (cause instanceof PipedriveTimeoutError) throw cause;
       const failure = new PipedriveNetworkError(`Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`, { method, path: apiPath }, { cause });
       if (!retryable || retries >= ctx.options.maxRetries) throw failure;
-      await waitOrAbort(clock.sleep(withJitter(retryWaitMs(retries++)), signal), attempt);
+      metrics.retry('network');
+      await backOff(ctx, 'retry', withJitter(retryWaitMs(retries++)), attempt);
       continue;
     }
     const status = response.status;
     const now = clock.now();
     const rateLimit = readRateLimit(response.headers, now);
     limiter.release(now - startedAt, status, rateLimit);
+    metrics.apiCall(method, apiPath, status, (now - startedAt) / 1000);
     if (status !== 429) budget.spend(companyId, apiCallCost(method, apiPath));
     if (status < 300) return toResponse<T>(attempt, response, rateLimit);
     if (status === 401 && !refreshed) {
       refreshed = true;
+      metrics.retry('unauthorized');
       token = await ctx.tokens.getAccessToken(connectionId, { rejectedToken: token.accessToken });
       attempt.accessToken = token.accessToken;
       continue;
@@ -133,17 +151,20 @@ export async function executeRequest<T>(
     if (status === 402) ctx.onPaymentRequired?.(connectionId);
     if (status === 429) {
       const exhaustedForMs = budgetExhaustedForMs(rateLimit);
+      metrics.rateLimited(exhaustedForMs === undefined ? 'burst' : 'budget');
       if (exhaustedForMs !== undefined) throw await budget.exhaust(token, exhaustedForMs);
       const waitMs = rateLimitWaitMs(rateLimit, rateLimitWaits);
       if (rateLimitWaits >= ctx.options.maxRateLimitRetries || waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;
       rateLimitWaits += 1;
       limiter.pause(now + waitMs);
-      await waitOrAbort(clock.sleep(withJitter(waitMs), signal), attempt);
+      metrics.retry('rate_limit');
+      await backOff(ctx, 'rate_limit', withJitter(waitMs), attempt);
       continue;
     }
     if (status < 500 || !retryable || retries >= ctx.options.maxRetries) throw error;
     const waitMs = retryWaitMs(retries++, rateLimit.retryAfterSeconds);
     if (waitMs > MAX_RATE_LIMIT_WAIT_MS) throw error;
-    await waitOrAbort(clock.sleep(withJitter(waitMs), signal), attempt);
+    metrics.retry('server_error');
+    await backOff(ctx, 'retry', withJitter(waitMs), attempt);
   }
 }

@@ -2,6 +2,7 @@ import type { PipedriveRequestOptions, PipedriveResponse, PipedriveHttpMethod } 
 import { executeRequest, type RequestContext } from './execute-request.js';
 import { collect, paginate, paginatePages, type PipedrivePaginateOptions } from './pagination.js';
 import { PipedriveResource } from './pipedrive-resource.js';
+import { PipedriveCustomFields } from './custom-fields.js';
 import type { PipedriveSdkApiClass, PipedriveSdkVersion } from './sdk-configuration.js';
 import { sdkConfiguration } from './sdk-configuration.js';
 import type * as In from './resource-inputs.types.js';
@@ -19,6 +20,7 @@ export class PipedriveConnectionClient {
   readonly activities = new PipedriveResource<R.PipedriveActivity, In.PipedriveActivityInput>(this, '/v2/activities');
   readonly pipelines = new PipedriveResource<R.PipedrivePipeline, In.PipedrivePipelineInput>(this, '/v2/pipelines');
   readonly stages = new PipedriveResource<R.PipedriveStage, In.PipedriveStageInput>(this, '/v2/stages');
+  readonly products = new PipedriveResource<R.PipedriveProduct, In.PipedriveProductInput>(this, '/v2/products');
   // v1-only resources (offset pagination): leads update with PATCH, notes with PUT.
   readonly leads = new PipedriveResource<R.PipedriveLead, In.PipedriveLeadInput, string>(this, '/v1/leads');
   readonly notes = new PipedriveResource<R.PipedriveNote, In.PipedriveNoteInput>(this, '/v1/notes', 'PUT');
@@ -28,11 +30,17 @@ export class PipedriveConnectionClient {
   };
 
   private lookup: Promise<string> | undefined;
+  private fieldsApi: PipedriveCustomFields | undefined;
 
   constructor(
     private readonly context: RequestContext,
     private connection: string | (() => Promise<string>),
   ) {}
+
+  /** The company's custom fields by name: definitions (cached), reading records, names to hash keys. */
+  get customFields(): PipedriveCustomFields {
+    return (this.fieldsApi ??= new PipedriveCustomFields(this.context, this));
+  }
 
   /** The connection's id (looked up once when the client came from `forUser`). */
   connectionId(): Promise<string> {

@@ -1,5 +1,7 @@
 import type { PipedriveHttpMethod, PipedriveQuery, PipedriveRequestOptions, PipedriveResponse } from './client.types.js';
 import type { PipedrivePaginateOptions } from './pagination.js';
+import { PipedriveCustomFieldsResource } from './custom-fields.resource.js';
+import type { PipedriveCustomFields } from './custom-fields.js';
 
 /**
  * The calls a resource makes as its connection: what `PipedriveConnectionClient` provides. Named here so
@@ -12,6 +14,8 @@ export interface PipedriveResourceCalls {
   paginate<T>(path: string, options?: PipedrivePaginateOptions): AsyncGenerator<T, void, undefined>;
   /** Every item of a list endpoint in one array. */
   all<T>(path: string, options?: PipedrivePaginateOptions): Promise<T[]>;
+  /** The company's custom fields by name, for {@link PipedriveResource.withCustomFields}. */
+  readonly customFields: PipedriveCustomFields;
 }
 
 /** Options of a list call: the page or paging options; the filters go in `query`. */
@@ -58,6 +62,14 @@ export class PipedriveResource<T, TInput, TId extends number | string = number> 
   /** Changes some fields of an item (PATCH in v2, PUT in v1) and returns it. */
   update(id: TId, changes: Partial<TInput>, options?: PipedriveRequestOptions): Promise<T> {
     return this.client.request<T>(this.updateMethod, this.itemPath(id), { ...options, body: changes }).then((r) => r.data);
+  }
+
+  /**
+   * This resource with custom fields by name, typed by `F` (deals, persons, organizations, products, leads):
+   * records come with `custom.get('Budget')`, create/update take `custom: { Budget: 1000 }`.
+   */
+  withCustomFields<F extends object = Record<string, unknown>>(): PipedriveCustomFieldsResource<T, TInput, F, TId> {
+    return new PipedriveCustomFieldsResource<T, TInput, F, TId>(this.client.customFields, this);
   }
 
   /** Pipedrive answers with the deleted id. */

@@ -8,7 +8,9 @@ import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveConnectionNotFoundError } from '../errors/pipedrive.errors.js';
 import { TokenService } from '../tokens/token.service.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import { BurstLimiters, SharedBurstWindow } from './burst-limiter.js';
+import { CustomFieldDefinitions } from './custom-fields.js';
 import { DailyBudget, type PipedriveBudgetState } from './daily-budget.js';
 import type { RequestContext } from './execute-request.js';
 import { HttpPools } from './http-transport.js';
@@ -33,6 +35,7 @@ export class PipedriveClient implements OnModuleDestroy {
     @InjectPipedriveClock() clock: PipedriveClock,
     @InjectRepository(PipedriveCompanyBudgetEntity) budgets: Repository<PipedriveCompanyBudgetEntity>,
     private readonly events: PipedriveEvents,
+    metrics: PipedriveMetrics,
   ) {
     const { redis, redisKeyPrefix, dailyBudget, budgetWarningFractions } = options.client;
     const budget = new DailyBudget(
@@ -49,6 +52,8 @@ export class PipedriveClient implements OnModuleDestroy {
       budget,
       clock,
       options: options.client,
+      metrics,
+      fields: new CustomFieldDefinitions(clock, options.client.customFieldsTtlSeconds * 1000),
       onPaymentRequired: (id) => void this.paymentRequired(id),
     };
   }

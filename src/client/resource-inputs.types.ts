@@ -32,6 +32,14 @@ export interface PipedriveOrganizationInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+export interface PipedriveProductInput {
+  name: string;
+  code?: string | null;
+  owner_id?: number;
+  prices?: Array<{ price: number; currency: string; cost?: number; overhead_cost?: number }>;
+  custom_fields?: PipedriveCustomFields;
+}
+
 /** Fields to create or update an activity. */
 export interface PipedriveActivityInput {
   subject?: string;

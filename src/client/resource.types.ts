@@ -94,7 +94,18 @@ export interface PipedriveStage {
   is_deleted: boolean;
 }
 
-/** v1 lead; ids are UUIDs. */
+export interface PipedriveProduct {
+  id: number;
+  name: string;
+  code: string | null;
+  owner_id: number;
+  prices: Array<{ price: number; currency: string; cost?: number; overhead_cost?: number }>;
+  add_time: Timestamp;
+  update_time: Timestamp;
+  custom_fields: PipedriveCustomFields;
+}
+
+/** v1 lead; ids are UUIDs. Custom fields (the deal fields) are top-level hash keys. */
 export interface PipedriveLead {
   id: string;
   title: string;

@@ -133,6 +133,11 @@ export class WebhookInboxStore {
     return this.updateWhere(key, leaseOwner, { ...patch, leaseOwner: null, leaseUntil: null });
   }
 
+  /** Events stored and not yet handled (pending, retries included), for the inbox-depth metric. */
+  pending(): Promise<number> {
+    return storageCall('count webhook events', () => this.repo.count({ where: { status: 'pending' } }));
+  }
+
   /** Gives back the leases an instance holds (it is shutting down), so others need not wait for them to expire. */
   async release(owner: string): Promise<void> {
     await storageCall('release webhook events', () =>

@@ -59,6 +59,44 @@ export type PipedriveEmulatorResource = keyof PipedriveEmulatorSeed;
 /** One item of a company's data as the API returns it (leads have UUID ids). */
 export type PipedriveEmulatorRecord = Record<string, unknown> & { id: number | string };
 
+/** The entities whose custom fields Pipedrive defines per company; leads carry the deal fields. */
+export type PipedriveEmulatorFieldEntity = 'deal' | 'person' | 'organization' | 'product';
+
+/** A custom field to add to a company, as an admin does in Settings > Data fields. */
+export interface PipedriveEmulatorCustomFieldInput {
+  /** The name users see, e.g. `Budget`. */
+  name: string;
+  /** Pipedrive's field type; enum (one option) and set (several) need `options`. */
+  type:
+    | 'varchar'
+    | 'varchar_auto'
+    | 'text'
+    | 'int'
+    | 'double'
+    | 'monetary'
+    | 'date'
+    | 'time'
+    | 'phone'
+    | 'address'
+    | 'enum'
+    | 'set'
+    | 'user'
+    | 'org'
+    | 'people';
+  /** Option labels of an enum or set field; ids are given by the emulator. */
+  options?: string[];
+}
+
+/** A custom field as the emulator holds it. */
+export interface PipedriveEmulatorCustomField {
+  /** The 40-character hash the API uses as the value's key. */
+  key: string;
+  name: string;
+  type: PipedriveEmulatorCustomFieldInput['type'];
+  /** Options of an enum or set field (integer ids), else null. */
+  options: Array<{ id: number; label: string }> | null;
+}
+
 /** HTTP status (JSON error body), `'garbage'` (200, not JSON), `'invalid_grant'` (400) or `'reset'` (socket destroyed). */
 export type PipedriveEmulatorTokenFault = number | 'garbage' | 'invalid_grant' | 'reset';
 

@@ -4,6 +4,7 @@ import { systemClock, type PipedriveClock } from '../pipedrive.clock.js';
 import type { PipedriveTokenSet } from '../tokens/pipedrive-token.types.js';
 import { ApiRoute } from './api/api.route.js';
 import { CompanyData } from './api/company-data.js';
+import { CustomFields } from './api/custom-fields.js';
 import { RateLimiter } from './api/rate-limiter.js';
 import { CompanyBudgets, type PipedriveEmulatorBudgetHeaders } from './api/company-budgets.js';
 import { ResourceRoutes } from './api/resource.routes.js';
@@ -46,6 +47,7 @@ export class PipedriveEmulator {
   private readonly plan: FaultPlan;
   private readonly directory = new Directory();
   private readonly data = new CompanyData();
+  private readonly fields: CustomFields;
   private readonly grants: Grants;
   private readonly limiter: RateLimiter;
   private readonly budgets: CompanyBudgets;
@@ -83,7 +85,8 @@ export class PipedriveEmulator {
       maxRecordedAttempts: options.webhooks?.maxRecordedAttempts ?? EMULATOR_DEFAULTS.maxRecordedWebhookAttempts,
     });
     this.grants.onUninstall = (owner) => this.hooks.removeOwnedBy(owner);
-    const resources = new ResourceRoutes(this.data, this.clockSource, (change) => this.deliveries.publish(change));
+    this.fields = new CustomFields(() => this.clockSource.now());
+    const resources = new ResourceRoutes(this.data, this.clockSource, (change) => this.deliveries.publish(change), this.fields);
     this.resources = resources;
     const webhooks = new WebhookRoutes({ registry: this.hooks, now: () => this.clockSource.now(), isPipedriveUrl: (url) => this.isPipedriveUrl(url) });
     const api = new ApiRoute({
@@ -94,6 +97,7 @@ export class PipedriveEmulator {
       clock: this.clockSource,
       webhooks,
       budgets: this.budgets,
+      fields: this.fields,
     });
     const routes = {
       authorize: (ex: Exchange) => this.authorize.handle(ex),
@@ -231,6 +235,31 @@ export class PipedriveEmulator {
   /** Adds deterministic items to a company (same calls, same data); returns the new ids. */
   seed(companyId: number, counts: T.PipedriveEmulatorSeed): T.PipedriveEmulatorSeedResult {
     return seedCompany(this.data, companyId, counts);
+  }
+
+  /**
+   * Adds a custom field to a company, as an admin does in Settings > Data fields: served by
+   * `GET /api/v2/{entity}Fields` (deal fields also by the v1-only `/api/v1/leadFields`, as leads inherit
+   * them), and its values stored under its 40-character key: in `custom_fields` of v2 records, as
+   * top-level keys of v1 leads. Returns the key and the option ids.
+   */
+  addCustomField(companyId: number, entity: T.PipedriveEmulatorFieldEntity, field: T.PipedriveEmulatorCustomFieldInput): T.PipedriveEmulatorCustomField {
+    return this.fields.add(companyId, entity, field);
+  }
+
+  /** Renames a custom field or relabels its options (ids stay), as an admin may at any time. */
+  changeCustomField(
+    companyId: number,
+    entity: T.PipedriveEmulatorFieldEntity,
+    key: string,
+    change: { name?: string; optionLabels?: Record<number, string> },
+  ): void {
+    this.fields.update(companyId, entity, key, change);
+  }
+
+  /** A company's custom fields of one entity (copies). */
+  customFields(companyId: number, entity: T.PipedriveEmulatorFieldEntity): T.PipedriveEmulatorCustomField[] {
+    return this.fields.fields(companyId, entity);
   }
 
   /** A copy of a company's items of one resource, in id order, as the API would return them. */

@@ -13,6 +13,7 @@ import type { PipedriveAccessToken, PipedriveTokenSet } from './pipedrive-token.
 import type { PipedriveClock } from '../pipedrive.clock.js';
 import type { TokenCache } from './token-cache.js';
 import type { TokenSealer } from './token-cipher.js';
+import type { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
@@ -57,6 +58,7 @@ export class TokenRefresher {
     private readonly cache: TokenCache,
     private readonly timing: RefreshTiming,
     private readonly clock: PipedriveClock,
+    private readonly metrics?: PipedriveMetrics,
   ) {}
 
   async resolve(id: string, rejected?: string): Promise<PipedriveAccessToken> {
@@ -192,6 +194,8 @@ export class TokenRefresher {
       { refreshFailures: failures, refreshBackoffUntil: until, leaseOwner: null, leaseUntil: null },
     );
     const what = error instanceof PipedriveTokenEndpointError ? error.message : (error as Error)?.name;
+    const endpoint = error instanceof PipedriveTokenEndpointError;
+    this.metrics?.tokenRefreshFailed(endpoint ? (error.details.status === undefined ? 'network' : 'token_endpoint') : 'other');
     this.logger.warn(`Refreshing Pipedrive connection ${row.id} failed: ${what} Next attempt in ${until - now} ms.`);
     if (stillValid !== undefined) return this.remember(row, stillValid, Math.min(until, row.expiresAt));
     throw error;

@@ -17,6 +17,7 @@ import type {
 import { TokenCache } from './token-cache.js';
 import { TokenCipher, TokenSealer } from './token-cipher.js';
 import { refreshAt, TokenRefresher } from './token-refresher.js';
+import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 
 /**
  * Stores connections and hands out valid access tokens. Valid tokens come from memory; due ones
@@ -35,6 +36,7 @@ export class TokenService {
     private readonly store: ConnectionStore,
     private readonly oauth: PipedriveOAuthClient,
     private readonly events: PipedriveEvents,
+    private readonly metrics: PipedriveMetrics,
     @InjectPipedriveClock() private readonly clock: PipedriveClock,
   ) {
     this.sealer = new TokenSealer(new TokenCipher(options.encryptionKey, options.previousEncryptionKeys));
@@ -43,7 +45,7 @@ export class TokenService {
       marginMs: options.refreshMarginSeconds * 1000,
       leaseMs: options.refreshLeaseSeconds * 1000,
       requestTimeoutMs: options.tokenRequestTimeoutMs,
-    }, clock);
+    }, clock, metrics);
   }
 
   /** Stores the tokens of a (company, user); authorizing the same pair again updates its row. */
@@ -88,6 +90,7 @@ export class TokenService {
     const rejected = opts?.rejectedToken;
     if (rejected === undefined) {
       const hit = this.cache.fresh(connectionId, this.clock.now());
+      this.metrics.tokenCache(hit !== undefined);
       if (hit) return Promise.resolve(hit);
     } else {
       const known = this.cache.peek(connectionId);

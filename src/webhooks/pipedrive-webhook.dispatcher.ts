@@ -4,6 +4,7 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationB
 import { PipedriveClient } from '../client/pipedrive.client.js';
 import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
+import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
 import { TokenService } from '../tokens/token.service.js';
 import type { PipedriveWebhookEvent } from './pipedrive-webhook.types.js';
@@ -39,11 +40,13 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     private readonly tokens: TokenService,
     private readonly pipedrive: PipedriveClient,
     @InjectPipedriveClock() private readonly clock: PipedriveClock,
+    private readonly metrics: PipedriveMetrics,
   ) {}
 
   /** Starts handling, pending events from before a restart included. */
   onApplicationBootstrap(): void {
     this.started = true;
+    this.metrics.webhookInboxDepth(() => this.inbox.pending());
     this.poll = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.poll.unref();
     this.wake();
@@ -136,12 +139,14 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     const completedHandlers = [...done].join(',');
     if (!failure) {
       await this.inbox.complete(row, row.leaseOwner!, now);
+      this.metrics.webhookHandled((now - row.receivedAt) / 1000, 'handled');
       return;
     }
     const lastError = `${failure.name}: ${failure.message}`.slice(0, 1_000);
     const where = `Webhook event ${row.eventId} (${row.action}.${row.entity} ${row.entityId}, connection ${row.connectionId})`;
     if (row.attempts >= this.options.maxAttempts) {
       await this.inbox.settle(row, row.leaseOwner!, { status: 'dead', completedHandlers, lastError });
+      this.metrics.webhookHandled((now - row.receivedAt) / 1000, 'failed');
       this.logger.error(`${where} dead-lettered after ${row.attempts} attempts: ${failure.name}. Re-run it with PipedriveWebhooksService.rerun().`);
       return;
     }

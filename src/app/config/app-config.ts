@@ -25,6 +25,8 @@ export interface AppConfig {
     /** Unset: no background refresh. */
     refreshSweep?: { intervalSeconds: number };
   };
+  /** Serve Prometheus metrics at `GET /metrics` (METRICS=true). */
+  metrics: boolean;
   /** Pipedrive webhooks v2 each connection is subscribed to. */
   webhooks: {
     /** `action.object` names; empty: no webhooks are registered. */
@@ -67,6 +69,7 @@ const envSchema = z.object({
   PIPEDRIVE_ALLOWED_API_DOMAINS: z.string().default(''),
   PIPEDRIVE_ALLOWED_ORIGINS: z.string().default(''),
   PIPEDRIVE_EXTENSIONS_JWT_SECRET: z.string().min(1).optional(),
+  METRICS: flag.default(false),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -149,6 +152,7 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
     },
     webhooks: { events, subscriptionUrl: vars.PIPEDRIVE_WEBHOOK_URL ?? `${new URL(redirectUri).origin}${WEBHOOK_RECEIVER_PATH}` },
     extensions: { jwtSecret: vars.PIPEDRIVE_EXTENSIONS_JWT_SECRET },
+    metrics: vars.METRICS,
   };
 }
 

@@ -7,6 +7,7 @@ import type { AccessGrant, Grants } from '../oauth/grants.js';
 import type { RequestLog } from '../request-log.js';
 import type { CompanyBudgets } from './company-budgets.js';
 import { apiError, ok, overLimit, statusReply, unauthorized, unknownRoute } from './envelope.js';
+import { FIELD_ROUTES, type CustomFields } from './custom-fields.js';
 import type { RateLimiter, RateVerdict } from './rate-limiter.js';
 import type { ResourceRoutes } from './resource.routes.js';
 import { RESOURCES_BY_PATH, RETIRED_V1 } from './resources.js';
@@ -23,6 +24,7 @@ export interface ApiRouteDeps {
   clock: PipedriveClock;
   webhooks: WebhookRoutes;
   budgets: CompanyBudgets;
+  fields: CustomFields;
 }
 
 /** Everything under `/api/`: count, authenticate, forced faults, rate window, then the resource. */
@@ -66,9 +68,11 @@ export class ApiRoute {
       return ok(usersMe(directory.user(owner.companyId, owner.userId), directory.company(owner.companyId)));
     }
     if (version === 'v1' && name === 'webhooks') return this.deps.webhooks.handle(method, id || undefined, body, owner);
+    const fields = FIELD_ROUTES.get(`${version}/${name}`);
+    if (fields && id === undefined) return this.deps.fields.route(method, fields, query, owner.companyId);
     const def = RESOURCES_BY_PATH.get(`${version}/${name}`);
     if (def) return this.deps.resources.handle(method, def, id || undefined, query, body, owner);
-    if (version === 'v1' && RETIRED_V1.has(name)) {
+    if (version === 'v1' && (RETIRED_V1.has(name) || FIELD_ROUTES.has(`v2/${name}`))) {
       return apiError(410, `This endpoint is no longer supported; use /api/v2/${name}`, 'ERR_GONE');
     }
     return unknownRoute();

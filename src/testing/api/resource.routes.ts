@@ -2,6 +2,7 @@ import type { PipedriveClock } from '../../pipedrive.clock.js';
 import type { Reply } from '../emulator.server.js';
 import type { Owner } from '../oauth/grants.js';
 import type { CompanyData } from './company-data.js';
+import type { CustomFields } from './custom-fields.js';
 import { apiError, badRequest, decodeCursor, encodeCursor, notFound, ok, readLimit, readStart } from './envelope.js';
 import { mergeItem, type ResourceDefinition } from './resource-definition.js';
 import type { Item, ItemId, ResourceTable } from './resource-table.js';
@@ -17,6 +18,8 @@ export class ResourceRoutes {
     private readonly clock: PipedriveClock,
     /** Told of every create, update and delete (webhook deliveries). */
     private readonly changed: (change: DataChange) => void = () => undefined,
+    /** Custom-field definitions: values checked on writes, every field present on reads. */
+    private readonly fields?: CustomFields,
   ) {}
 
   handle(
@@ -29,6 +32,20 @@ export class ResourceRoutes {
     source: ChangeSource = 'api',
   ): Reply {
     const table = this.data.table(owner.companyId, def.name);
+    const reply = this.dispatch(method, def, table, idPart, query, body, owner, source);
+    return this.fields && reply.status < 300 ? this.present(owner.companyId, def, reply) : reply;
+  }
+
+  private dispatch(
+    method: string,
+    def: ResourceDefinition,
+    table: ResourceTable,
+    idPart: string | undefined,
+    query: URLSearchParams,
+    body: unknown,
+    owner: Owner,
+    source: ChangeSource,
+  ): Reply {
     if (idPart === undefined) {
       if (method === 'GET') return this.list(def, table, query);
       if (method === 'POST') return this.create(def, table, body, owner, source);
@@ -67,6 +84,8 @@ export class ResourceRoutes {
   private create(def: ResourceDefinition, table: ResourceTable, body: unknown, owner: Owner, source: ChangeSource): Reply {
     if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
     const item = this.data.build(owner.companyId, owner.userId, def.name, body, this.clock.now());
+    const refused = this.fields?.write(owner.companyId, def, item, body, undefined);
+    if (refused) return refused;
     const problem = def.invalid(item);
     if (problem) return badRequest(problem);
     table.insert(item);
@@ -80,6 +99,8 @@ export class ResourceRoutes {
     if (!existing) return notFound(def.label);
     if (!isObject(body)) return badRequest('Validation failed: body: Expected a JSON object');
     const item = mergeItem(def, existing, body, this.clock.now());
+    const refused = this.fields?.write(owner.companyId, def, item, body, existing);
+    if (refused) return refused;
     const problem = def.invalid(item);
     if (problem) return badRequest(problem);
     table.replace(item);
@@ -92,6 +113,14 @@ export class ResourceRoutes {
     if (!existing || !table.remove(id)) return notFound(def.label);
     this.changed({ ...who(owner, def, source, this.clock.now()), action: 'delete', current: null, before: existing });
     return ok(def.name === 'notes' ? true : { id });
+  }
+
+  /** Records in an answer as the API sends them, with every custom field of their entity. */
+  private present(companyId: number, def: ResourceDefinition, reply: Reply): Reply {
+    const body = reply.body as { data?: unknown };
+    const show = (item: unknown) => (isObject(item) && 'id' in item ? this.fields!.present(companyId, def, item as Item) : item);
+    const data = Array.isArray(body.data) ? body.data.map(show) : show(body.data);
+    return { ...reply, body: { ...body, data } };
   }
 }
 
