@@ -38,7 +38,14 @@ async function throughput(): Promise<void> {
   const context = await startClientContext('http://127.0.0.1:9', { client: { connectionsPerOrigin: CONCURRENCY } });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
-    const grant = { accessToken: TOKEN, refreshToken: 'r', tokenType: 'Bearer' as const, scopes: ['base'], expiresIn: 3600, apiDomain: server.url };
+    const grant = {
+      accessToken: TOKEN,
+      refreshToken: 'r',
+      tokenType: 'Bearer' as const,
+      scopes: ['base'],
+      expiresIn: 3600,
+      apiDomain: server.url,
+    };
     const { id } = await context.connect({ companyId: 1, userId: 1 }, grant);
     const sdk = new v2.DealsApi(new v2.Configuration({ basePath: `${server.url}/api/v2`, accessToken: TOKEN }));
     const contenders: Record<string, { requests: number; call: () => Promise<unknown> }> = {
@@ -66,8 +73,16 @@ async function throughput(): Promise<void> {
     const rate = (name: string) => rows[name]!['req/s'];
     const cpu = (name: string) => Number(rows[name]!['CPU µs/req']);
     console.table({
-      'PipedriveClient / undici': { throughput: `${(rate('PipedriveClient') / rate('undici Pool.request')).toFixed(2)}x`, target: '>= 0.90x', 'CPU per request': `${(cpu('PipedriveClient') / cpu('undici Pool.request')).toFixed(2)}x` },
-      'PipedriveClient / SDK': { throughput: `${(rate('PipedriveClient') / rate('pipedrive SDK v2')).toFixed(2)}x`, target: '>= 2x', 'CPU per request': `${(cpu('PipedriveClient') / cpu('pipedrive SDK v2')).toFixed(2)}x` },
+      'PipedriveClient / undici': {
+        throughput: `${(rate('PipedriveClient') / rate('undici Pool.request')).toFixed(2)}x`,
+        target: '>= 0.90x',
+        'CPU per request': `${(cpu('PipedriveClient') / cpu('undici Pool.request')).toFixed(2)}x`,
+      },
+      'PipedriveClient / SDK': {
+        throughput: `${(rate('PipedriveClient') / rate('pipedrive SDK v2')).toFixed(2)}x`,
+        target: '>= 2x',
+        'CPU per request': `${(cpu('PipedriveClient') / cpu('pipedrive SDK v2')).toFixed(2)}x`,
+      },
     });
   } finally {
     await pool.close();
@@ -79,7 +94,8 @@ async function throughput(): Promise<void> {
 async function tokenLookups(): Promise<void> {
   let queries = 0;
   const counter = { logQuery: () => void queries++ } as unknown as Logger;
-  for (const method of ['logQueryError', 'logQuerySlow', 'logSchemaBuild', 'logMigration', 'log'] as const) (counter as unknown as Record<string, () => void>)[method] = () => undefined;
+  for (const method of ['logQueryError', 'logQuerySlow', 'logSchemaBuild', 'logMigration', 'log'] as const)
+    (counter as unknown as Record<string, () => void>)[method] = () => undefined;
   const context = await startClientContext('http://127.0.0.1:9', {}, counter);
   try {
     // Bulk-loading 10,000 rows: skip the per-commit fsync; lookups are what is measured.
@@ -87,7 +103,14 @@ async function tokenLookups(): Promise<void> {
     const ids: string[] = [];
     const started = performance.now();
     for (let i = 1; i <= CONNECTIONS; i++) {
-      const grant = { accessToken: `token-${i}`, refreshToken: `refresh-${i}`, tokenType: 'Bearer' as const, scopes: ['base'], expiresIn: 3600, apiDomain: 'http://127.0.0.1:9' };
+      const grant = {
+        accessToken: `token-${i}`,
+        refreshToken: `refresh-${i}`,
+        tokenType: 'Bearer' as const,
+        scopes: ['base'],
+        expiresIn: 3600,
+        apiDomain: 'http://127.0.0.1:9',
+      };
       ids.push((await context.connect({ companyId: i, userId: i }, grant)).id);
     }
     const storeMs = performance.now() - started;

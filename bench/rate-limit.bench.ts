@@ -33,7 +33,10 @@ async function job(pairs: Array<[ClientContext, string]>, calls: number): Promis
   const started = performance.now();
   const call = (i: number) => {
     const [context, connectionId] = pairs[i % pairs.length]!;
-    return context.client.forConnection(connectionId).deals.get((i % 20) + 1).catch(() => void errors++);
+    return context.client
+      .forConnection(connectionId)
+      .deals.get((i % 20) + 1)
+      .catch(() => void errors++);
   };
   await Promise.all(Array.from({ length: calls }, (_, i) => call(i)));
   return { calls, seconds: (performance.now() - started) / 1000, errors };
@@ -60,12 +63,17 @@ async function connectRedis(): Promise<Redis> {
 }
 
 async function sharedWindow(redisClients: Redis[]): Promise<void> {
-  const emu = await PipedriveEmulator.start({ apps: [CLIENT_APP], rateLimit: { limit: LIMIT, windowMs: WINDOW_MS }, maxRecordedRequests: 0 });
+  const emu = await PipedriveEmulator.start({
+    apps: [CLIENT_APP],
+    rateLimit: { limit: LIMIT, windowMs: WINDOW_MS },
+    maxRecordedRequests: 0,
+  });
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;
   const plain: ClientContext[] = [];
   const withRedis: ClientContext[] = [];
   for (let i = 0; i < 4; i++) plain.push(await startClientContext(emu.url));
-  for (let i = 0; i < 4; i++) withRedis.push(await startClientContext(emu.url, { client: { redis: redisClients[i]!, redisKeyPrefix: prefix } }));
+  for (let i = 0; i < 4; i++)
+    withRedis.push(await startClientContext(emu.url, { client: { redis: redisClients[i]!, redisKeyPrefix: prefix } }));
   let company = 0;
   /** A fresh company (so a fresh token and fresh limiters) stored on each of the instances. */
   const shareOneToken = async (instances: ClientContext[]): Promise<Array<[ClientContext, string]>> => {
@@ -81,8 +89,10 @@ async function sharedWindow(redisClients: Redis[]): Promise<void> {
       emu.resetCounts();
       rows[name] = row(await job(pairs, CALLS_PER_INSTANCE * pairs.length), emu, tokens);
     };
-    for (const n of [1, 2, 4]) await run(`${n} instance${n > 1 ? 's' : ''}, 1 token, headers only`, await shareOneToken(plain.slice(0, n)), 1);
-    for (const n of [1, 2, 4]) await run(`${n} instance${n > 1 ? 's' : ''}, 1 token, Redis window`, await shareOneToken(withRedis.slice(0, n)), 1);
+    for (const n of [1, 2, 4])
+      await run(`${n} instance${n > 1 ? 's' : ''}, 1 token, headers only`, await shareOneToken(plain.slice(0, n)), 1);
+    for (const n of [1, 2, 4])
+      await run(`${n} instance${n > 1 ? 's' : ''}, 1 token, Redis window`, await shareOneToken(withRedis.slice(0, n)), 1);
     const ownTokens: Array<[ClientContext, string]> = [];
     for (const context of plain) ownTokens.push(...(await shareOneToken([context])));
     await run('4 instances, 4 tokens, headers only', ownTokens, 4);
@@ -111,7 +121,14 @@ async function callCost(redis: Redis): Promise<void> {
   });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
-    const grant = { accessToken: TOKEN, refreshToken: 'r', tokenType: 'Bearer' as const, scopes: ['base'], expiresIn: 3600, apiDomain: server.url };
+    const grant = {
+      accessToken: TOKEN,
+      refreshToken: 'r',
+      tokenType: 'Bearer' as const,
+      scopes: ['base'],
+      expiresIn: 3600,
+      apiDomain: server.url,
+    };
     const user = { companyId: 1, userId: 1 };
     const plainId = (await plain.connect(user, grant)).id;
     const sharedId = (await shared.connect(user, grant)).id;
@@ -141,7 +158,9 @@ async function callCost(redis: Redis): Promise<void> {
         },
       ]),
     );
-    console.log(`\nOne call's cost, GET /api/v2/deals/1, ${CONCURRENCY} in flight, median of ${ROUNDS} rounds (client-process CPU; Redis's own CPU not included):`);
+    console.log(
+      `\nOne call's cost, GET /api/v2/deals/1, ${CONCURRENCY} in flight, median of ${ROUNDS} rounds (client-process CPU; Redis's own CPU not included):`,
+    );
     console.table(rows);
   } finally {
     await pool.close();

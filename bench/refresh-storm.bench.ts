@@ -18,9 +18,7 @@ let nextUser = 1;
 async function libraryStorm(fx: TokenFixture, instances: TestApp[]): Promise<number> {
   const { connection } = await fx.saveExpired(instances[0]!, { companyId: 1, userId: nextUser++ });
   fx.emu.resetCounts();
-  await Promise.all(
-    Array.from({ length: CALLERS }, (_, i) => instances[i % instances.length]!.tokens.getAccessToken(connection.id)),
-  );
+  await Promise.all(Array.from({ length: CALLERS }, (_, i) => instances[i % instances.length]!.tokens.getAccessToken(connection.id)));
   return fx.emu.counts.refreshToken;
 }
 

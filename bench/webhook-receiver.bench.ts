@@ -27,7 +27,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function openDataSource(db: BenchDatabase): Promise<DataSource> {
-  const ds = new DataSource(db.type === 'postgres' ? { type: 'postgres', url: db.url, entities: PIPEDRIVE_ENTITIES } : { type: 'sqlite', database: db.path, entities: PIPEDRIVE_ENTITIES, busyTimeout: 10_000 });
+  const ds = new DataSource(
+    db.type === 'postgres'
+      ? { type: 'postgres', url: db.url, entities: PIPEDRIVE_ENTITIES }
+      : { type: 'sqlite', database: db.path, entities: PIPEDRIVE_ENTITIES, busyTimeout: 10_000 },
+  );
   return ds.initialize();
 }
 
@@ -40,7 +44,12 @@ async function receiverVersusBaseline(dir: string): Promise<void> {
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   const headers = { authorization: basicHeader(webhook), 'content-type': 'application/json' };
   const post = (path: string) => async () => {
-    const answer = await pool.request({ method: 'POST', path, headers, body: benchDelivery(webhook, randomUUID(), 1 + Math.floor(Math.random() * 500)) });
+    const answer = await pool.request({
+      method: 'POST',
+      path,
+      headers,
+      body: benchDelivery(webhook, randomUUID(), 1 + Math.floor(Math.random() * 500)),
+    });
     await answer.body.dump();
     if (answer.statusCode !== 200) throw new Error(`${path} answered ${answer.statusCode}`);
   };
@@ -59,7 +68,9 @@ async function receiverVersusBaseline(dir: string): Promise<void> {
       'p50 ms': median(results.map((r) => r.p50Ms)).toFixed(2),
       'p99 ms': median(results.map((r) => r.p99Ms)).toFixed(2),
     });
-    console.log(`Receiver vs bare Nest route (Basic check + insert), SQLite WAL file, ${CONCURRENCY} keep-alive connections, ${REQUESTS} deliveries x ${ROUNDS} rounds, medians:`);
+    console.log(
+      `Receiver vs bare Nest route (Basic check + insert), SQLite WAL file, ${CONCURRENCY} keep-alive connections, ${REQUESTS} deliveries x ${ROUNDS} rounds, medians:`,
+    );
     const table = [row('PipedriveWebhooksModule receiver (handlers running)', ours), row('bare Nest route, same check + insert', baseline)];
     console.table(table);
     console.log(`ratio receiver / baseline: ${(table[0]!['acks/s'] / table[1]!['acks/s']).toFixed(2)} (target >= 0.8)`);
@@ -71,7 +82,12 @@ async function receiverVersusBaseline(dir: string): Promise<void> {
     const times = await Promise.all(
       Array.from({ length: BURST }, async () => {
         const sent = performance.now();
-        const answer = await request(`${server.url}/webhooks/pipedrive`, { method: 'POST', headers, body: benchDelivery(webhook, randomUUID(), 7), dispatcher: agent });
+        const answer = await request(`${server.url}/webhooks/pipedrive`, {
+          method: 'POST',
+          headers,
+          body: benchDelivery(webhook, randomUUID(), 7),
+          dispatcher: agent,
+        });
         await answer.body.dump();
         if (answer.statusCode !== 200) throw new Error(`burst answered ${answer.statusCode}`);
         return performance.now() - sent;
@@ -122,8 +138,11 @@ async function main(): Promise<void> {
   const pg = await createPostgresDatabase();
   try {
     await receiverVersusBaseline(dir);
-    const rows = [await handlingLag({ type: 'sqlite', path: join(dir, 'lag.sqlite') }, 'SQLite (WAL)'), await handlingLag({ type: 'postgres', url: pg.url }, 'PostgreSQL')];
-    console.log('\nLag from the receiver\'s 200 to the handler\'s start (8 concurrent senders, handler does nothing):');
+    const rows = [
+      await handlingLag({ type: 'sqlite', path: join(dir, 'lag.sqlite') }, 'SQLite (WAL)'),
+      await handlingLag({ type: 'postgres', url: pg.url }, 'PostgreSQL'),
+    ];
+    console.log("\nLag from the receiver's 200 to the handler's start (8 concurrent senders, handler does nothing):");
     console.table(rows);
   } finally {
     await pg.drop();

@@ -34,7 +34,13 @@ interface Instance {
 async function startInstance(dbUrl: string): Promise<Instance> {
   const child = fork(join(here, 'support', 'webhook-instance.ts'), [], {
     execArgv: ['--import', '@swc-node/register/esm-register'],
-    env: { ...process.env, BENCH_DB: dbUrl, BENCH_RECORD: '1', BENCH_FAIL_ONCE_MOD: String(FAIL_ONCE_MOD), BENCH_LEASE_MS: String(LEASE_MS) },
+    env: {
+      ...process.env,
+      BENCH_DB: dbUrl,
+      BENCH_RECORD: '1',
+      BENCH_FAIL_ONCE_MOD: String(FAIL_ONCE_MOD),
+      BENCH_LEASE_MS: String(LEASE_MS),
+    },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -77,7 +83,12 @@ async function run(kill: boolean): Promise<Record<string, string | number>> {
         const instance = instances[target]!;
         if (!instance.alive) continue;
         try {
-          const answer = await request(`${instance.url}/webhooks/pipedrive`, { method: 'POST', headers, body: benchDelivery(webhook, d.id, d.entityId), dispatcher: agent });
+          const answer = await request(`${instance.url}/webhooks/pipedrive`, {
+            method: 'POST',
+            headers,
+            body: benchDelivery(webhook, d.id, d.entityId),
+            dispatcher: agent,
+          });
           await answer.body.dump();
           if (answer.statusCode === 200) return;
         } catch {
@@ -131,5 +142,7 @@ async function run(kill: boolean): Promise<Record<string, string | number>> {
 }
 
 const rows = [await run(false), await run(true)];
-console.log(`${INSTANCES} instances on one PostgreSQL database, ${EVENTS + DUPLICATES} deliveries (${DUPLICATES} duplicates), 5% of events fail once, lease ${LEASE_MS} ms:`);
+console.log(
+  `${INSTANCES} instances on one PostgreSQL database, ${EVENTS + DUPLICATES} deliveries (${DUPLICATES} duplicates), 5% of events fail once, lease ${LEASE_MS} ms:`,
+);
 console.table(rows);

@@ -37,7 +37,10 @@
       const item = document.createElement('li');
       const body = document.createElement('div');
       body.className = 'note-body';
-      body.textContent = note.content.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+      body.textContent = note.content
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
       const time = document.createElement('div');
       time.className = 'muted small';
       time.textContent = note.add_time;

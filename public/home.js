@@ -10,7 +10,11 @@
       if (data.get('value')) deal.value = Number(data.get('value'));
       if (data.get('currency')) deal.currency = String(data.get('currency')).trim().toUpperCase();
       error.hidden = true;
-      const answer = await fetch('/pipedrive/deals', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(deal) });
+      const answer = await fetch('/pipedrive/deals', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(deal),
+      });
       if (answer.ok) return location.reload();
       const body = await answer.json().catch(() => ({}));
       error.textContent = body.message || `Could not add the deal (${answer.status}).`;

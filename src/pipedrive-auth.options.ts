@@ -317,7 +317,11 @@ const clientSchema = hinted(
       z.string().min(1).max(100).default(D.client.redisKeyPrefix),
       `must be a non-empty string of at most 100 characters (default ${D.client.redisKeyPrefix})`,
     ),
-    dailyBudget: hinted('client.dailyBudget', z.int().min(1).optional(), 'must be a whole number of API tokens per company and day, e.g. 30000, or unset'),
+    dailyBudget: hinted(
+      'client.dailyBudget',
+      z.int().min(1).optional(),
+      'must be a whole number of API tokens per company and day, e.g. 30000, or unset',
+    ),
     budgetWarningFractions: hinted(
       'client.budgetWarningFractions',
       z.array(z.number().gt(0).max(1)).default(() => [...D.client.budgetWarningFractions]),
@@ -340,7 +344,10 @@ const metricsSchema = hinted(
     ),
     prefix: hinted(
       'metrics.prefix',
-      z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default(D.metrics.prefix),
+      z
+        .string()
+        .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/)
+        .default(D.metrics.prefix),
       `must be a Prometheus metric-name prefix: letters, digits, _ and :, not starting with a digit (default ${D.metrics.prefix})`,
     ),
   }),

@@ -43,7 +43,9 @@ describe('the reference app in a browser', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH. The browser tests cannot run without it.`);
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH. The browser tests cannot run without it.`,
+      );
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'npd-browser-'));
@@ -122,9 +124,9 @@ describe('the reference app in a browser', () => {
     await expect.poll(() => page.locator('#snackbar').textContent()).toBe('Note added');
     const notes = emulator.records(company(), 'notes').filter((note) => note.deal_id === deal.id);
     expect(notes.map((note) => note.content)).toEqual(['Site visit booked for Tuesday']);
-    await expect.poll(() => emulator.extensions.commands.map((entry) => `${entry.command}:${entry.outcome}`)).toEqual(
-      expect.arrayContaining(['initialize:ok', 'get_signed_token:ok', 'resize:ok', 'show_snackbar:ok']),
-    );
+    await expect
+      .poll(() => emulator.extensions.commands.map((entry) => `${entry.command}:${entry.outcome}`))
+      .toEqual(expect.arrayContaining(['initialize:ok', 'get_signed_token:ok', 'resize:ok', 'show_snackbar:ok']));
     await shot('06-note-added');
   });
 
@@ -134,7 +136,14 @@ describe('the reference app in a browser', () => {
     await page.getByRole('link', { name: 'Connect Pipedrive' }).waitFor();
     await shot('07-disconnected');
     // Inside Pipedrive the panel now asks to connect first, and shows no data.
-    await page.goto(emulator.extensions.hostUrl({ appUrl: `${appUrl}/extensions/deal-panel`, companyId: company(), userId: emulator.authorizeUser.userId, selectedIds: [1] }));
+    await page.goto(
+      emulator.extensions.hostUrl({
+        appUrl: `${appUrl}/extensions/deal-panel`,
+        companyId: company(),
+        userId: emulator.authorizeUser.userId,
+        selectedIds: [1],
+      }),
+    );
     const frame = page.frameLocator('#extension');
     await frame.locator('#connect-first').waitFor();
     expect(await frame.locator('#deal-title').count()).toBe(0);

@@ -125,7 +125,9 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
       const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
       const doomed = await connectRedis();
       const warn = vi.spyOn(Logger.prototype, 'warn');
-      const instance = open(await startInstance(emu, clock, grant, { redis: doomed, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:` }));
+      const instance = open(
+        await startInstance(emu, clock, grant, { redis: doomed, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:` }),
+      );
       const api = instance.client.forConnection(instance.connectionId);
       await drive(clock, emu, Promise.all(Array.from({ length: 5 }, () => api.deals.get(1))));
       doomed.disconnect();
@@ -155,7 +157,11 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
         expect(again).toBeInstanceOf(PipedriveBudgetExhaustedError);
         expect(emu.counts.api).toBe(1); // refused before any request left
         expect(instance.events.filter((e) => e.type === 'pipedrive.company.budget_exhausted')).toEqual([
-          expect.objectContaining({ companyId: USER.companyId, connectionId: instance.connectionId, resetAt: new Date(MIDNIGHT).toISOString() }),
+          expect.objectContaining({
+            companyId: USER.companyId,
+            connectionId: instance.connectionId,
+            resetAt: new Date(MIDNIGHT).toISOString(),
+          }),
         ]);
         await clock.advanceTo(MIDNIGHT + 1_000);
         expect((await drive(clock, emu, api.deals.get(1))).id).toBe(1);

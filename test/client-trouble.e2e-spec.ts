@@ -137,7 +137,12 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
       f.emu.rateLimitNextApi(4, { resetSeconds: 0 });
       const error = await failure(() => drive(clock, f, api.deals.get(1)));
       expect(error).toBeInstanceOf(PipedriveRateLimitError);
-      expect((error as PipedriveRateLimitError).details).toMatchObject({ status: 429, method: 'GET', path: '/api/v2/deals/1', rateLimit: { remaining: 0 } });
+      expect((error as PipedriveRateLimitError).details).toMatchObject({
+        status: 429,
+        method: 'GET',
+        path: '/api/v2/deals/1',
+        rateLimit: { remaining: 0 },
+      });
       expect(f.emu.counts.api).toBe(4);
       expectNoTokens(error);
     });
@@ -161,7 +166,10 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
       });
       off();
       expect((await f.tokens.findConnection(f.connectionId))?.status).toBe('active');
-      expect(pipedriveErrorResponse(error as PipedrivePaymentRequiredError).body).toMatchObject({ statusCode: 402, error: 'pipedrive_payment_required' });
+      expect(pipedriveErrorResponse(error as PipedrivePaymentRequiredError).body).toMatchObject({
+        statusCode: 402,
+        error: 'pipedrive_payment_required',
+      });
     });
   });
 
@@ -180,7 +188,11 @@ describe('PipedriveClient under trouble (emulator, real TokenService on SQLite)'
 
     it('stops with PipedrivePaginationError when a v1 offset does not move forward', async () => {
       const offset = (start: number, next: number) => ({
-        body: { success: true, data: [{ id: 1 }], additional_data: { pagination: { start, limit: 1, more_items_in_collection: true, next_start: next } } },
+        body: {
+          success: true,
+          data: [{ id: 1 }],
+          additional_data: { pagination: { start, limit: 1, more_items_in_collection: true, next_start: next } },
+        },
       });
       f.emu.failNextApi(1, 200, offset(0, 1));
       f.emu.failNextApi(1, 200, offset(1, 1));

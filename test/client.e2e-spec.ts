@@ -77,7 +77,12 @@ describe('PipedriveClient against the emulator', () => {
     expect((await api.notes.update(note.id, { content: 'Called twice' })).content).toBe('Called twice');
     await api.notes.delete(note.id);
     expect(f.apiRequests().map((r) => `${r.method} ${r.path.split('/').slice(0, 4).join('/')}`)).toEqual([
-      'POST /api/v2/organizations', 'POST /api/v1/leads', 'PATCH /api/v1/leads', 'POST /api/v1/notes', 'PUT /api/v1/notes', 'DELETE /api/v1/notes',
+      'POST /api/v2/organizations',
+      'POST /api/v1/leads',
+      'PATCH /api/v1/leads',
+      'POST /api/v1/notes',
+      'PUT /api/v1/notes',
+      'DELETE /api/v1/notes',
     ]);
   });
 
@@ -129,12 +134,18 @@ describe('PipedriveClient against the emulator', () => {
     const error = (await api.deals.get(987_654).catch((e: unknown) => e)) as PipedriveApiError;
     expect(error).toBeInstanceOf(PipedriveApiError);
     expect(error.details).toMatchObject({
-      status: 404, method: 'GET', path: '/api/v2/deals/987654', error: 'Deal not found', code: 'ERR_NOT_FOUND',
-      errorInfo: expect.stringContaining('developers.pipedrive.com'), rateLimit: { limit: 80 },
+      status: 404,
+      method: 'GET',
+      path: '/api/v2/deals/987654',
+      error: 'Deal not found',
+      code: 'ERR_NOT_FOUND',
+      errorInfo: expect.stringContaining('developers.pipedrive.com'),
+      rateLimit: { limit: 80 },
     });
     const bad = (await api.get('/v2/deals', { query: { limit: 501 } }).catch((e: unknown) => e)) as PipedriveApiError;
     expect(bad.details).toMatchObject({ status: 400, code: 'ERR_SCHEMA_VALIDATION_FAILED' });
-    for (const view of [error.message, JSON.stringify(error), inspect(error, { depth: 10 })]) expect(view).not.toContain(f.grant.accessToken);
+    for (const view of [error.message, JSON.stringify(error), inspect(error, { depth: 10 })])
+      expect(view).not.toContain(f.grant.accessToken);
   });
 
   it('finds the connection of a (company, user), or says there is none', async () => {
@@ -179,5 +190,4 @@ describe('PipedriveClient against the emulator', () => {
       proxy.server.close();
     }
   });
-
 });

@@ -45,7 +45,13 @@ class PlainController {
 async function boot(extensions: PipedriveExtensionsModuleOptions, dir: string) {
   @Module({
     imports: [
-      TypeOrmModule.forRoot({ type: 'sqlite', database: join(dir, `db-${randomBytes(4).toString('hex')}.sqlite`), autoLoadEntities: true, migrations: PIPEDRIVE_MIGRATIONS, migrationsRun: true }),
+      TypeOrmModule.forRoot({
+        type: 'sqlite',
+        database: join(dir, `db-${randomBytes(4).toString('hex')}.sqlite`),
+        autoLoadEntities: true,
+        migrations: PIPEDRIVE_MIGRATIONS,
+        migrationsRun: true,
+      }),
       PipedriveAuthModule.forRoot({
         clientId: 'module-client',
         clientSecret: 'module-client-secret',
@@ -78,7 +84,10 @@ describe('PipedriveExtensionsModule', () => {
   let url: string;
 
   beforeAll(async () => {
-    ({ app, url } = await boot({ jwtSecret: JWT_SECRET, frameAncestors: ['http://127.0.0.1:4000', 'https://*.example.com'], denyFramingElsewhere: false }, dir));
+    ({ app, url } = await boot(
+      { jwtSecret: JWT_SECRET, frameAncestors: ['http://127.0.0.1:4000', 'https://*.example.com'], denyFramingElsewhere: false },
+      dir,
+    ));
   });
   afterAll(async () => {
     await app?.close();
@@ -89,7 +98,9 @@ describe('PipedriveExtensionsModule', () => {
     const answer = await send(`${url}/settings?theme=dark&token=${await sign(JWT_SECRET, { companyId: 12, userId: 34 })}`);
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({ companyId: 12, userId: 34, connected: false, theme: 'dark' });
-    expect(answer.headers['content-security-policy']).toBe('frame-ancestors https://*.pipedrive.com http://127.0.0.1:4000 https://*.example.com');
+    expect(answer.headers['content-security-policy']).toBe(
+      'frame-ancestors https://*.pipedrive.com http://127.0.0.1:4000 https://*.example.com',
+    );
     const clientSigned = await send(`${url}/settings?token=${await sign('module-client-secret', { companyId: 12, userId: 34 })}`);
     expect(clientSigned.status).toBe(401);
   });

@@ -49,9 +49,17 @@ describe('app extensions of the reference app', () => {
     const refusals: Array<[string, () => Promise<string | undefined>, string]> = [
       ['no token', async () => undefined, 'extension_token_required'],
       ['a token that is not a JWT', async () => 'not-a-jwt', 'invalid_extension_token'],
-      ['a token signed with another secret', () => token(A, {}, new TextEncoder().encode('some-other-secret-0123456789')), 'invalid_extension_token'],
+      [
+        'a token signed with another secret',
+        () => token(A, {}, new TextEncoder().encode('some-other-secret-0123456789')),
+        'invalid_extension_token',
+      ],
       ['an HS512 token', () => token(A, {}, secret, 'HS512'), 'invalid_extension_token'],
-      ['an unsigned (alg none) token', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...A, exp: nowSeconds() + 60 })}.`, 'invalid_extension_token'],
+      [
+        'an unsigned (alg none) token',
+        async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...A, exp: nowSeconds() + 60 })}.`,
+        'invalid_extension_token',
+      ],
       ['a token that expired a minute ago', () => token(A, { iat: nowSeconds() - 360, exp: nowSeconds() - 60 }), 'extension_token_expired'],
       ['a token not valid for another minute', () => token(A, { nbf: nowSeconds() + 60 }), 'extension_token_not_yet_valid'],
       ['a token without exp', () => token(A, { exp: undefined }), 'invalid_extension_token'],
@@ -115,22 +123,38 @@ describe('app extensions of the reference app', () => {
 
   it('adds and lists notes as the token’s connection, and only within its company', async () => {
     const bearer = { authorization: `Bearer ${await token(A)}`, 'content-type': 'application/json' };
-    const added = await send(`${app.url}/extensions/api/deals/${dealA}/notes`, { method: 'POST', headers: bearer, body: JSON.stringify({ content: 'Called the client' }) });
+    const added = await send(`${app.url}/extensions/api/deals/${dealA}/notes`, {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({ content: 'Called the client' }),
+    });
     expect(added.status, added.text).toBe(201);
     expect(added.json).toMatchObject({ content: 'Called the client', deal_id: dealA, user_id: A.userId });
-    expect(app.emulator.records(A.companyId, 'notes').filter((note) => note.deal_id === dealA).map((note) => note.content)).toContain('Called the client');
+    expect(
+      app.emulator
+        .records(A.companyId, 'notes')
+        .filter((note) => note.deal_id === dealA)
+        .map((note) => note.content),
+    ).toContain('Called the client');
     const listed = await send(`${app.url}/extensions/api/deals/${dealA}/notes`, { headers: bearer });
     expect(listed.json.map((note: { content: string }) => note.content)).toContain('Called the client');
 
     // Company A's token on a deal only company B has: B's data is neither read nor written.
     app.emulator.seed(B.companyId, { deals: 20 });
     const idsOfA = new Set(app.emulator.records(A.companyId, 'deals').map((deal) => deal.id));
-    const onlyInB = app.emulator.records(B.companyId, 'deals').map((deal) => Number(deal.id)).find((id) => !idsOfA.has(id))!;
+    const onlyInB = app.emulator
+      .records(B.companyId, 'deals')
+      .map((deal) => Number(deal.id))
+      .find((id) => !idsOfA.has(id))!;
     const notesOfB = app.emulator.records(B.companyId, 'notes').length;
     const read = await send(`${app.url}/extensions/api/deals/${onlyInB}/notes`, { headers: bearer });
     expect(read.status).toBe(404);
     expect(Object.keys(read.json).sort()).toEqual(['error', 'message', 'statusCode']);
-    const write = await send(`${app.url}/extensions/api/deals/${onlyInB}/notes`, { method: 'POST', headers: bearer, body: JSON.stringify({ content: 'intruder' }) });
+    const write = await send(`${app.url}/extensions/api/deals/${onlyInB}/notes`, {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({ content: 'intruder' }),
+    });
     expect(write.status).toBe(404);
     expect(app.emulator.records(B.companyId, 'notes')).toHaveLength(notesOfB);
     expect(app.emulator.records(A.companyId, 'notes').map((note) => note.content)).not.toContain('intruder');
@@ -157,7 +181,9 @@ describe('app extensions of the reference app', () => {
     expect(page.text).toContain('/auth/pipedrive');
     expect(page.text).not.toContain(escapeHtml(dealTitle(A.companyId, dealA)));
     expect(page.headers['content-security-policy']).toBe('frame-ancestors https://*.pipedrive.com');
-    const api = await send(`${app.url}/extensions/api/deals/${dealA}/notes`, { headers: { authorization: `Bearer ${await token(NEVER_CONNECTED)}` } });
+    const api = await send(`${app.url}/extensions/api/deals/${dealA}/notes`, {
+      headers: { authorization: `Bearer ${await token(NEVER_CONNECTED)}` },
+    });
     expect(api.status).toBe(403);
     expect(api.json.error).toBe('pipedrive_not_connected');
   });
@@ -167,7 +193,10 @@ describe('app extensions of the reference app', () => {
     const answer = await app.emulator.extensions.callJsonPanel({ appUrl, ...A, selectedIds: [dealA] });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ data: [{ id: dealA, header: dealTitle(A.companyId, dealA) }] });
-    const refused = await app.emulator.extensions.callJsonPanel({ appUrl, ...A, selectedIds: [dealA] }, { basicAuth: { username: 'u', password: 'p' } });
+    const refused = await app.emulator.extensions.callJsonPanel(
+      { appUrl, ...A, selectedIds: [dealA] },
+      { basicAuth: { username: 'u', password: 'p' } },
+    );
     expect(refused.status).toBe(401);
   });
 
@@ -175,7 +204,9 @@ describe('app extensions of the reference app', () => {
     app.emulator.setAuthorizeUser(A);
     const started = await start(app);
     const callback = await approve(started);
-    const browser = await send(callback, { headers: { cookie: started.cookie, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+    const browser = await send(callback, {
+      headers: { cookie: started.cookie, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
     expect(browser.status).toBe(302);
     expect(browser.headers.location).toBe('/');
     const again = await start(app);

@@ -320,7 +320,11 @@ describe('session-guarded routes of an app without PipedriveExceptionFilter', ()
 
   it('answers 401 connection_not_found to a validly signed session of a connection this database never had', async () => {
     const { sessionSecret, sessionCookieName } = app.app.get<ResolvedPipedriveOptions>(PIPEDRIVE_OPTIONS);
-    const token = signSessionToken({ connectionId: randomUUID(), epoch: "AAAAAAAAAAAAAAAAAAAAAA" }, new Date(clock.now() + 60_000), sessionSecret);
+    const token = signSessionToken(
+      { connectionId: randomUUID(), epoch: 'AAAAAAAAAAAAAAAAAAAAAA' },
+      new Date(clock.now() + 60_000),
+      sessionSecret,
+    );
     expect(await me(`${sessionCookieName}=${token}`)).toMatchObject({ status: 401, json: { error: 'connection_not_found' } });
   });
 

@@ -38,10 +38,19 @@ describe('reference app webhooks (sandbox)', () => {
   });
 
   it('subscribes to *.deal by default in the sandbox and to nothing outside it unless told', () => {
-    const base = { PIPEDRIVE_CLIENT_ID: 'id', PIPEDRIVE_CLIENT_SECRET: 's', PIPEDRIVE_REDIRECT_URI: 'https://app.example.com/auth/pipedrive/callback', PIPEDRIVE_ENCRYPTION_KEY: 'k', SESSION_SECRET: 's' };
+    const base = {
+      PIPEDRIVE_CLIENT_ID: 'id',
+      PIPEDRIVE_CLIENT_SECRET: 's',
+      PIPEDRIVE_REDIRECT_URI: 'https://app.example.com/auth/pipedrive/callback',
+      PIPEDRIVE_ENCRYPTION_KEY: 'k',
+      SESSION_SECRET: 's',
+    };
     expect(loadAppConfig({}).webhooks.events).toEqual(['*.deal']);
     expect(loadAppConfig(base).webhooks).toEqual({ events: [], subscriptionUrl: 'https://app.example.com/webhooks/pipedrive' });
-    expect(loadAppConfig({ ...base, PIPEDRIVE_WEBHOOK_EVENTS: 'change.deal, *.person', PIPEDRIVE_WEBHOOK_URL: 'https://hooks.example.com/in' }).webhooks).toEqual({
+    expect(
+      loadAppConfig({ ...base, PIPEDRIVE_WEBHOOK_EVENTS: 'change.deal, *.person', PIPEDRIVE_WEBHOOK_URL: 'https://hooks.example.com/in' })
+        .webhooks,
+    ).toEqual({
       events: ['change.deal', '*.person'],
       subscriptionUrl: 'https://hooks.example.com/in',
     });

@@ -30,8 +30,7 @@ describe.each(['sqlite', 'postgres'] as const)('reference app routes on %s', (da
     logged?.restore();
   });
 
-  const get = (path: string, session?: string) =>
-    send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
+  const get = (path: string, session?: string) => send(`${app.url}${path}`, { headers: session ? { cookie: session } : {} });
   const apiCalls = (path: string) => app.emulator.requests.filter((r) => r.path === path);
 
   /** A refresh Pipedrive fails with 503: the route answers 502, and 200 once the 1 s back-off has passed. */

@@ -63,9 +63,7 @@ describe('two instances on one PostgreSQL database', () => {
     a.emulator.invalidateAccessTokens(901);
     a.emulator.setLatency({ tokenMs: 200 });
     a.emulator.resetCounts();
-    const calls = [a, b, a, b, a, b].map((instance) =>
-      send(`${instance.url}/pipedrive/me`, { headers: { cookie: session } }),
-    );
+    const calls = [a, b, a, b, a, b].map((instance) => send(`${instance.url}/pipedrive/me`, { headers: { cookie: session } }));
     const answers = await Promise.all(calls);
     a.emulator.setLatency({ tokenMs: 0 });
     expect(answers.map((me) => me.status)).toEqual([200, 200, 200, 200, 200, 200]);

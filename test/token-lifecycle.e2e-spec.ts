@@ -63,7 +63,10 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it('serves a valid token from memory without refreshing or reading the database', async () => {
     const { connection } = await fx.saveExpired(instance, user());
     const first = await instance.tokens.getAccessToken(connection.id);
-    await instance.dataSource.query('UPDATE pipedrive_connections SET api_domain = $1 WHERE id = $2'.replace(/\$\d/g, kind === 'sqlite' ? '?' : '$&'), ['http://changed.invalid', connection.id]);
+    await instance.dataSource.query(
+      'UPDATE pipedrive_connections SET api_domain = $1 WHERE id = $2'.replace(/\$\d/g, kind === 'sqlite' ? '?' : '$&'),
+      ['http://changed.invalid', connection.id],
+    );
     const queriesBefore = instance.queries();
     for (let i = 0; i < 1_000; i++) expect(await instance.tokens.getAccessToken(connection.id)).toBe(first);
     expect(instance.queries()).toBe(queriesBefore);
@@ -118,7 +121,13 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
     expect(fx.emu.counts.refreshToken).toBe(1);
     expect((await instance.tokens.findConnection(connection.id))?.status).toBe('reauthorization_required');
     expect(events.filter((e) => e.type === 'pipedrive.connection.reauthorization_required')).toEqual([
-      { type: 'pipedrive.connection.reauthorization_required', connectionId: connection.id, companyId: connection.companyId, userId: 7, reason: 'invalid_grant' },
+      {
+        type: 'pipedrive.connection.reauthorization_required',
+        connectionId: connection.id,
+        companyId: connection.companyId,
+        userId: 7,
+        reason: 'invalid_grant',
+      },
     ]);
     // Authorizing again brings the same row back.
     const again = await fx.saveExpired(instance, { companyId: connection.companyId, userId: 7 });
@@ -149,7 +158,13 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token lifecycle on %s', (ki
   it('keeps handing out a still-valid token when a refresh ahead of time fails', async () => {
     const u = user();
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...u });
-    const tokens = { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: 'Bearer' as const, scopes: ['base'], apiDomain: grant.apiDomain };
+    const tokens = {
+      accessToken: grant.accessToken,
+      refreshToken: grant.refreshToken,
+      tokenType: 'Bearer' as const,
+      scopes: ['base'],
+      apiDomain: grant.apiDomain,
+    };
     const { id } = await instance.tokens.saveConnection(u, { ...tokens, expiresIn: 2 });
     await fx.clock.advance(1_000); // due: half its 2 s lifetime
     fx.emu.failNextToken(1, 500);

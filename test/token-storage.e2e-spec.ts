@@ -71,7 +71,10 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
   it('rotates keys: old rows stay readable and move to the new key when refreshed', async () => {
     const { connection, grant } = await fx.saveExpired(instance, user());
     const oldKeyId = TokenCipher.keyIdOf((await ciphertexts(connection.id)).access_token);
-    const rotated = await fx.start({ encryptionKey: randomBytes(32).toString('base64'), previousEncryptionKeys: [fx.options().encryptionKey] });
+    const rotated = await fx.start({
+      encryptionKey: randomBytes(32).toString('base64'),
+      previousEncryptionKeys: [fx.options().encryptionKey],
+    });
     const token = await rotated.tokens.getAccessToken(connection.id);
     expect(token.accessToken).not.toBe(grant.accessToken);
     const row = await ciphertexts(connection.id);
@@ -94,10 +97,20 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('token storage on %s', (kind
     expect(fx.emu.counts.revoke).toBe(1);
     expect(await ciphertexts(connection.id)).toEqual({ access_token: null, refresh_token: null });
     expect((await instance.tokens.findConnection(connection.id))?.status).toBe('revoked');
-    expect(seen).toEqual([{ type: 'pipedrive.connection.revoked', connectionId: connection.id, companyId: connection.companyId, userId: 1, reason: 'disconnected' }]);
+    expect(seen).toEqual([
+      {
+        type: 'pipedrive.connection.revoked',
+        connectionId: connection.id,
+        companyId: connection.companyId,
+        userId: 1,
+        reason: 'disconnected',
+      },
+    ]);
     await expect(instance.tokens.getAccessToken(connection.id)).rejects.toMatchObject({ reason: 'revoked' });
     // Pipedrive killed the refresh token as well.
-    await expect(instance.app.get(PipedriveOAuthClient).refresh(grant.refreshToken)).rejects.toMatchObject({ details: { oauthError: 'invalid_grant' } });
+    await expect(instance.app.get(PipedriveOAuthClient).refresh(grant.refreshToken)).rejects.toMatchObject({
+      details: { oauthError: 'invalid_grant' },
+    });
   });
 
   it('keeps the tokens when revoking fails, so the disconnect can be retried', async () => {

@@ -44,7 +44,11 @@ describe('webhook handling', () => {
     row(id: string): Promise<{ status: string; attempts: number; lastError: string | null }>;
   }
 
-  async function world(webhooks: Partial<PipedriveWebhooksModuleOptions> = {}, path = join(dir, `${randomBytes(4).toString('hex')}.sqlite`), clock = new ManualClock(Date.now())): Promise<World> {
+  async function world(
+    webhooks: Partial<PipedriveWebhooksModuleOptions> = {},
+    path = join(dir, `${randomBytes(4).toString('hex')}.sqlite`),
+    clock = new ManualClock(Date.now()),
+  ): Promise<World> {
     const app = await startWebhookApp({
       database: { type: 'sqlite', path },
       emulator: emu,
@@ -57,7 +61,10 @@ describe('webhook handling', () => {
     const companyId = nextCompany++;
     const connection = await app.connect({ companyId, userId: 1 });
     await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
-    const [hook] = await app.app.get(PipedriveClient).forConnection(connection.id).get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
+    const [hook] = await app.app
+      .get(PipedriveClient)
+      .forConnection(connection.id)
+      .get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
     const creds = { user: hook!.http_auth_user, password: hook!.http_auth_password };
     return {
       app,
@@ -81,7 +88,8 @@ describe('webhook handling', () => {
     const w = await world();
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    w.app.recorder.behaviour = (event) => (event.meta.entity_id === '5' && event.meta.timestamp === '2026-03-01T10:00:00.000Z' ? gate : undefined);
+    w.app.recorder.behaviour = (event) =>
+      event.meta.entity_id === '5' && event.meta.timestamp === '2026-03-01T10:00:00.000Z' ? gate : undefined;
     await w.send({ entityId: 5, timestamp: '2026-03-01T10:00:00.000Z', id: 'first' });
     await waitFor(() => expect(w.app.recorder.handled.map((h) => h.id)).toEqual(['first']));
     // While "first" is being handled, three more arrive out of order, and one for another deal.
@@ -129,7 +137,9 @@ describe('webhook handling', () => {
     for (let attempt = 1; attempt < 3; attempt++) {
       // Settled: the attempt is counted and the lease given back with the retry time.
       await waitFor(async () =>
-        expect(await w.app.dataSource.query('SELECT attempts, lease_owner FROM pipedrive_webhook_events')).toEqual([{ attempts: attempt, lease_owner: null }]),
+        expect(await w.app.dataSource.query('SELECT attempts, lease_owner FROM pipedrive_webhook_events')).toEqual([
+          { attempts: attempt, lease_owner: null },
+        ]),
       );
       await w.clock.advance(10 * 4 ** (attempt - 1));
     }

@@ -27,13 +27,21 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     db = await createPostgresDatabase();
     emu = await PipedriveEmulator.start();
     emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
-    const common = { database: { type: 'postgres' as const, url: db.url }, emulator: emu, client: CLIENT, encryptionKey: randomBytes(32).toString('base64') };
+    const common = {
+      database: { type: 'postgres' as const, url: db.url },
+      emulator: emu,
+      client: CLIENT,
+      encryptionKey: randomBytes(32).toString('base64'),
+    };
     const webhooks = { leaseMs: LEASE_MS, pollIntervalMs: 20 };
     a = await startWebhookApp({ ...common, clock: clockA, webhooks });
     b = await startWebhookApp({ ...common, clock: clockB, webhooks });
     const connection = await a.connect({ companyId: COMPANY, userId: 1 });
     await waitFor(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
-    const [hook] = await a.app.get(PipedriveClient).forConnection(connection.id).get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
+    const [hook] = await a.app
+      .get(PipedriveClient)
+      .forConnection(connection.id)
+      .get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
     creds = { user: hook!.http_auth_user, password: hook!.http_auth_password };
   });
   afterAll(async () => {
@@ -53,13 +61,15 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     expect(a.recorder.handled.length).toBeGreaterThan(0);
     expect(b.recorder.handled.length).toBeGreaterThan(0);
     await waitFor(async () => {
-      const rows: { status: string; n: string }[] = await a.dataSource.query('SELECT status, COUNT(*) AS n FROM pipedrive_webhook_events GROUP BY status');
+      const rows: { status: string; n: string }[] = await a.dataSource.query(
+        'SELECT status, COUNT(*) AS n FROM pipedrive_webhook_events GROUP BY status',
+      );
       expect(rows.map((r) => [r.status, Number(r.n)])).toEqual([['done', 200]]);
     });
     expect(handled()).toHaveLength(200);
   });
 
-  it("takes over the claim of an instance that stopped mid-handling once its lease expires", async () => {
+  it('takes over the claim of an instance that stopped mid-handling once its lease expires', async () => {
     let hang!: () => void;
     const stuck = new Promise<void>((resolve) => (hang = resolve));
     let calls = 0;
@@ -77,7 +87,9 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     // The holder's clock stands still, so its lease renewals cannot move the lease past the other's now.
     await otherClock.advance(LEASE_MS + 1);
     await waitFor(() => expect(other.recorder.handled.map((h) => h.id)).toContain(id));
-    await waitFor(async () => expect((await other.webhooks.events({ limit: 500 })).find((e) => e.id === id)).toMatchObject({ status: 'done', attempts: 2 }));
+    await waitFor(async () =>
+      expect((await other.webhooks.events({ limit: 500 })).find((e) => e.id === id)).toMatchObject({ status: 'done', attempts: 2 }),
+    );
     expect(calls).toBe(2);
     hang();
   });

@@ -80,7 +80,10 @@ describe('webhook receiver', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(app.receiverUrl, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${creds.user}:wrong`).toString('base64')}`, 'content-length': String(MAX_BODY - 1) },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${creds.user}:wrong`).toString('base64')}`,
+          'content-length': String(MAX_BODY - 1),
+        },
       });
       req.on('response', (res) => {
         res.resume();
@@ -99,7 +102,10 @@ describe('webhook receiver', () => {
     const streamed = await new Promise<number>((resolve, reject) => {
       const req = request(app.receiverUrl, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}`, 'transfer-encoding': 'chunked' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}`,
+          'transfer-encoding': 'chunked',
+        },
       });
       req.on('response', (res) => {
         res.resume();
@@ -118,10 +124,19 @@ describe('webhook receiver', () => {
   });
 
   it.each([
-    ['a v1 delivery', { v: 1, event: 'updated.deal', meta: { v: 1, action: 'updated', object: 'deal', id: 5, company_id: COMPANY }, current: {}, previous: {} }],
-    ['no meta.id', { meta: { ...v2Delivery({ companyId: COMPANY }).meta as object, id: undefined } }],
-    ['an unknown entity', { meta: { ...v2Delivery({ companyId: COMPANY }).meta as object, entity: 'pipeline' } }],
-    ['an unreadable timestamp', { meta: { ...v2Delivery({ companyId: COMPANY }).meta as object, timestamp: 'yesterday' } }],
+    [
+      'a v1 delivery',
+      {
+        v: 1,
+        event: 'updated.deal',
+        meta: { v: 1, action: 'updated', object: 'deal', id: 5, company_id: COMPANY },
+        current: {},
+        previous: {},
+      },
+    ],
+    ['no meta.id', { meta: { ...(v2Delivery({ companyId: COMPANY }).meta as object), id: undefined } }],
+    ['an unknown entity', { meta: { ...(v2Delivery({ companyId: COMPANY }).meta as object), entity: 'pipeline' } }],
+    ['an unreadable timestamp', { meta: { ...(v2Delivery({ companyId: COMPANY }).meta as object), timestamp: 'yesterday' } }],
     ['a JSON array', []],
   ])('refuses %s with 400 not_a_v2_delivery', async (_name, body) => {
     expect(await deliver(app.receiverUrl, creds, body)).toMatchObject({ status: 400, body: { error: 'not_a_v2_delivery' } });

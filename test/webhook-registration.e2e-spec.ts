@@ -83,9 +83,24 @@ describe('webhook registration', () => {
     const connection = await app.connect({ companyId: 9102, userId: 1 });
     await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const deal = await app.app.get(PipedriveClient).forConnection(connection.id).deals.create({ title: 'From the API' });
-    emu.changeInUi({ action: 'change', companyId: 9102, userId: 1, resource: 'deals', id: deal.id, fields: { title: 'Renamed in Pipedrive' } });
+    emu.changeInUi({
+      action: 'change',
+      companyId: 9102,
+      userId: 1,
+      resource: 'deals',
+      id: deal.id,
+      fields: { title: 'Renamed in Pipedrive' },
+    });
     await waitFor(() => expect(app.recorder.handled).toHaveLength(2));
-    expect(app.recorder.handled.map(({ action, entity, entityId, changeSource, connectionId }) => ({ action, entity, entityId, changeSource, connectionId }))).toEqual([
+    expect(
+      app.recorder.handled.map(({ action, entity, entityId, changeSource, connectionId }) => ({
+        action,
+        entity,
+        entityId,
+        changeSource,
+        connectionId,
+      })),
+    ).toEqual([
       { action: 'create', entity: 'deal', entityId: String(deal.id), changeSource: 'api', connectionId: connection.id },
       { action: 'change', entity: 'deal', entityId: String(deal.id), changeSource: 'app', connectionId: connection.id },
     ]);
@@ -171,7 +186,12 @@ describe('webhook registration', () => {
       const response = await fetch(`${grant.apiDomain}/api/v1/webhooks`, {
         method: 'POST',
         headers: { authorization: `Bearer ${grant.accessToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ subscription_url: `https://elsewhere.example.com/${i}`, event_action: '*', event_object: 'note', version: '2.0' }),
+        body: JSON.stringify({
+          subscription_url: `https://elsewhere.example.com/${i}`,
+          event_action: '*',
+          event_object: 'note',
+          version: '2.0',
+        }),
       });
       expect(response.status).toBe(201);
     }

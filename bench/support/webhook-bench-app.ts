@@ -1,6 +1,17 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Body, Controller, Headers, HttpCode, Inject, Injectable, type INestApplication, Module, Post, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Inject,
+  Injectable,
+  type INestApplication,
+  Module,
+  Post,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -83,7 +94,12 @@ export interface BenchApp {
 }
 
 /** The module as an app uses it, on a real port, with one `*.*` handler the bench supplies. */
-export async function startBenchApp(database: BenchDatabase, handler: BenchHandler, webhooks: Partial<PipedriveWebhooksModuleOptions> = {}, port = 0): Promise<BenchApp> {
+export async function startBenchApp(
+  database: BenchDatabase,
+  handler: BenchHandler,
+  webhooks: Partial<PipedriveWebhooksModuleOptions> = {},
+  port = 0,
+): Promise<BenchApp> {
   const common = { migrations: PIPEDRIVE_MIGRATIONS, migrationsRun: true, autoLoadEntities: true, synchronize: false } as const;
   @Module({
     imports: [

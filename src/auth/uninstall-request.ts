@@ -29,7 +29,14 @@ export function sameSecret(given: string, expected: string): boolean {
 }
 
 // z.int() is a safe integer; a decimal string must convert to one too, so a 16-digit id is refused, not rounded.
-const id = z.union([z.int().positive(), z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).pipe(z.int())]);
+const id = z.union([
+  z.int().positive(),
+  z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/)
+    .transform(Number)
+    .pipe(z.int()),
+]);
 const bodySchema = z.object({
   client_id: z.string(),
   company_id: id,
@@ -40,8 +47,7 @@ const bodySchema = z.object({
 
 /** Result of reading the body: the request, or which check failed (400 malformed, 401 foreign client). */
 export type UninstallBodyResult =
-  | { ok: true; request: PipedriveUninstallRequest }
-  | { ok: false; reason: 'malformed' | 'client_mismatch'; message: string };
+  { ok: true; request: PipedriveUninstallRequest } | { ok: false; reason: 'malformed' | 'client_mismatch'; message: string };
 
 export function parseUninstallBody(body: unknown, clientId: string): UninstallBodyResult {
   const given = (body as { client_id?: unknown } | null)?.client_id;
@@ -51,7 +57,11 @@ export function parseUninstallBody(body: unknown, clientId: string): UninstallBo
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || 'body'))];
-    return { ok: false, reason: 'malformed', message: `Expected JSON {client_id, company_id, user_id, timestamp}; check ${fields.join(', ')}.` };
+    return {
+      ok: false,
+      reason: 'malformed',
+      message: `Expected JSON {client_id, company_id, user_id, timestamp}; check ${fields.join(', ')}.`,
+    };
   }
   const { company_id: companyId, user_id: userId } = parsed.data;
   return { ok: true, request: { clientId, companyId, userId } };

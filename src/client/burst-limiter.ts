@@ -183,7 +183,8 @@ export class BurstLimiter {
     const share = this.share.current(now);
     // For the first window after learning the limit, claim half: instances started together would
     // otherwise each take the whole window before their answers show one another.
-    if (others === 0) return now - this.limitLearnedAt < BURST_WINDOW_MS && !this.othersSeen ? Math.min(share, Math.ceil(this.limit / 2)) : share;
+    if (others === 0)
+      return now - this.limitLearnedAt < BURST_WINDOW_MS && !this.othersSeen ? Math.min(share, Math.ceil(this.limit / 2)) : share;
     this.othersSeen = true;
     const own = this.count(now);
     const callers = 1 + Math.max(1, Math.round(others / Math.max(own, 1)));

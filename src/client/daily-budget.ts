@@ -252,7 +252,16 @@ export class DailyBudget {
     if (company !== undefined && now < company.dayEndsAt) return company;
     const dayEndsAt = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
     const day = new Date(now).toISOString().slice(0, 10);
-    company = { day, dayEndsAt, spent: 0, unsynced: 0, exhaustedUntil: company?.exhaustedUntil ?? 0, syncedAt: -Infinity, syncing: undefined, warned: 0 };
+    company = {
+      day,
+      dayEndsAt,
+      spent: 0,
+      unsynced: 0,
+      exhaustedUntil: company?.exhaustedUntil ?? 0,
+      syncedAt: -Infinity,
+      syncing: undefined,
+      warned: 0,
+    };
     this.companies.set(companyId, company);
     return company;
   }
@@ -263,18 +272,16 @@ export class DailyBudget {
     const delta = company.unsynced;
     company.unsynced = 0;
     company.syncedAt = this.clock.now();
-    const run = this.meet(companyId, company.day, delta, exhaustedUntil).then(
-      (record) => {
-        if (record === undefined) {
-          company.unsynced += delta; // nobody to meet: keep counting locally
-          return undefined;
-        }
-        company.spent = record.spent;
-        if (record.exhaustedUntil !== null && record.exhaustedUntil > company.exhaustedUntil) company.exhaustedUntil = record.exhaustedUntil;
-        this.warnIfDue(companyId, company);
-        return record;
-      },
-    );
+    const run = this.meet(companyId, company.day, delta, exhaustedUntil).then((record) => {
+      if (record === undefined) {
+        company.unsynced += delta; // nobody to meet: keep counting locally
+        return undefined;
+      }
+      company.spent = record.spent;
+      if (record.exhaustedUntil !== null && record.exhaustedUntil > company.exhaustedUntil) company.exhaustedUntil = record.exhaustedUntil;
+      this.warnIfDue(companyId, company);
+      return record;
+    });
     const done = run.finally(() => {
       if (company.syncing === done) company.syncing = undefined;
     });

@@ -127,7 +127,11 @@ export async function executeRequest<T>(
       limiter.release(clock.now() - startedAt);
       metrics.apiCall(method, apiPath, 0, (clock.now() - startedAt) / 1000);
       if (cause instanceof PipedriveTimeoutError) throw cause;
-      const failure = new PipedriveNetworkError(`Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`, { method, path: apiPath }, { cause });
+      const failure = new PipedriveNetworkError(
+        `Pipedrive ${method} ${apiPath} failed: ${describe(cause)}`,
+        { method, path: apiPath },
+        { cause },
+      );
       if (!retryable || retries >= ctx.options.maxRetries) throw failure;
       metrics.retry('network');
       await backOff(ctx, 'retry', withJitter(retryWaitMs(retries++)), attempt);

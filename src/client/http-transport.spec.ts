@@ -11,8 +11,14 @@ describe('toApiError', () => {
     expect(error).toBeInstanceOf(PipedriveApiError);
     expect(error.message).toBe('Pipedrive GET /api/v2/deals/9 answered 404: Deal not found');
     expect(error.details).toMatchObject({
-      status: 404, method: 'GET', path: '/api/v2/deals/9', error: 'Deal not found', errorInfo: 'See docs',
-      code: 'ERR_NOT_FOUND', requestId: 'req-1', rateLimit: { limit: 80, remaining: 70 },
+      status: 404,
+      method: 'GET',
+      path: '/api/v2/deals/9',
+      error: 'Deal not found',
+      errorInfo: 'See docs',
+      code: 'ERR_NOT_FOUND',
+      requestId: 'req-1',
+      rateLimit: { limit: 80, remaining: 70 },
     });
   });
 
@@ -38,7 +44,10 @@ describe('readRateLimit', () => {
   const now = Date.UTC(2026, 0, 1);
 
   it("reads Pipedrive's headers and Retry-After in seconds", () => {
-    const state = readRateLimit({ 'x-ratelimit-limit': '80', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '2', 'retry-after': '7' }, now);
+    const state = readRateLimit(
+      { 'x-ratelimit-limit': '80', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '2', 'retry-after': '7' },
+      now,
+    );
     expect(state).toEqual({ limit: 80, remaining: 0, resetSeconds: 2, retryAfterSeconds: 7 });
   });
 
@@ -49,7 +58,10 @@ describe('readRateLimit', () => {
 
   it('leaves out what is missing or unreadable', () => {
     expect(readRateLimit({ 'x-ratelimit-limit': 'many', 'retry-after': 'soon' }, now)).toEqual({
-      limit: undefined, remaining: undefined, resetSeconds: undefined, retryAfterSeconds: undefined,
+      limit: undefined,
+      remaining: undefined,
+      resetSeconds: undefined,
+      retryAfterSeconds: undefined,
     });
   });
 });

@@ -27,7 +27,11 @@ describe('paginate', () => {
     const items = await collect(paginate<number>(request, '/v2/deals'));
     expect(items).toHaveLength(1_050);
     expect(items.at(-1)).toBe(1_049);
-    expect(queries.map((q) => [q.cursor, q.limit])).toEqual([[undefined, 500], ['500', 500], ['1000', 500]]);
+    expect(queries.map((q) => [q.cursor, q.limit])).toEqual([
+      [undefined, 500],
+      ['500', 500],
+      ['1000', 500],
+    ]);
   });
 
   it('follows v1 offsets to the last page, keeping filters', async () => {
@@ -56,7 +60,13 @@ describe('paginate', () => {
   });
 
   it('treats a v1 `data: null` page as empty', async () => {
-    const request = (async () => ({ status: 200, data: null, additionalData: undefined, relatedObjects: undefined, rateLimit: {} })) as PageRequest;
+    const request = (async () => ({
+      status: 200,
+      data: null,
+      additionalData: undefined,
+      relatedObjects: undefined,
+      rateLimit: {},
+    })) as PageRequest;
     expect(await collect(paginate(request, '/v1/notes'))).toEqual([]);
   });
 

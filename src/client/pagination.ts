@@ -47,7 +47,7 @@ export async function* paginatePages<T>(
   // Cursors are opaque, so only an exact repeat can be told; offsets must grow.
   const cursorsSeen = new Set<string | number | undefined>([position]);
   let pages = 0;
-  for (let seen = 0; seen < maxItems; ) {
+  for (let seen = 0; seen < maxItems;) {
     const limit = Math.min(pageSize, maxItems - seen);
     const query = { ...firstQuery, limit, [cursorStyle ? 'cursor' : 'start']: position };
     const page = await request<T[] | null>('GET', path, { ...requestOptions, query });

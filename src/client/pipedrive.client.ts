@@ -43,7 +43,8 @@ export class PipedriveClient implements OnModuleDestroy {
       { dailyBudget, warningFractions: budgetWarningFractions },
       budgets,
       redis && { client: redis, keyPrefix: redisKeyPrefix },
-      (caller, resetAt) => events.emit({ type: PIPEDRIVE_EVENTS.budgetExhausted, ...caller, reason: 'budget_exhausted', resetAt: resetAt.toISOString() }),
+      (caller, resetAt) =>
+        events.emit({ type: PIPEDRIVE_EVENTS.budgetExhausted, ...caller, reason: 'budget_exhausted', resetAt: resetAt.toISOString() }),
     );
     this.context = {
       tokens,

@@ -48,7 +48,9 @@ export class ConnectionStore {
    * Inserts a row for a new (company, user) unless one exists (a concurrent first authorization may
    * have won: `ON CONFLICT DO NOTHING` / `INSERT OR IGNORE`). Returns the stored row and whether it is ours.
    */
-  async insertOrGet(row: Omit<PipedriveConnectionEntity, 'id' | 'sessionEpoch'>): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
+  async insertOrGet(
+    row: Omit<PipedriveConnectionEntity, 'id' | 'sessionEpoch'>,
+  ): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
     const entity = this.repo.create({ ...row, id: randomUUID(), sessionEpoch: null });
     await storageCall('insert a connection', () => this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute());
     const stored = await this.findByUser(row.companyId, row.userId);

@@ -70,8 +70,14 @@ export class WebhookInboxStore {
   );
   private readonly completions = new GroupCommit<{ key: InboxKey; leaseOwner: string; now: number }>((done) =>
     storageCall('complete webhook events', async () => {
-      const query = this.repo.createQueryBuilder().update().set({ status: 'done', handledAt: done[0]!.now, lastError: null, leaseOwner: null, leaseUntil: null });
-      whereKeys(query, done.map((d) => ({ ...d.key, leaseOwner: d.leaseOwner })));
+      const query = this.repo
+        .createQueryBuilder()
+        .update()
+        .set({ status: 'done', handledAt: done[0]!.now, lastError: null, leaseOwner: null, leaseUntil: null });
+      whereKeys(
+        query,
+        done.map((d) => ({ ...d.key, leaseOwner: d.leaseOwner })),
+      );
       await query.execute();
     }),
   );
@@ -166,9 +172,7 @@ export class WebhookInboxStore {
     const where: FindOptionsWhere<InboxRow> = {};
     if (filter.status) where.status = filter.status;
     if (filter.connectionId) where.connectionId = filter.connectionId;
-    return storageCall('read webhook events', () =>
-      this.repo.find({ where, order: { receivedAt: 'DESC' }, take: filter.limit ?? 100 }),
-    );
+    return storageCall('read webhook events', () => this.repo.find({ where, order: { receivedAt: 'DESC' }, take: filter.limit ?? 100 }));
   }
 
   private updateWhere(key: InboxKey, leaseOwner: string, patch: QueryDeepPartialEntity<InboxRow>): Promise<boolean> {
@@ -183,7 +187,10 @@ export class WebhookInboxStore {
 }
 
 /** Restricts an UPDATE to these rows (and, when given, to their lease owner). */
-function whereKeys(query: { andWhere(sql: string, params?: Record<string, unknown>): unknown }, keys: (InboxKey & { leaseOwner?: string | null })[]): void {
+function whereKeys(
+  query: { andWhere(sql: string, params?: Record<string, unknown>): unknown },
+  keys: (InboxKey & { leaseOwner?: string | null })[],
+): void {
   const params: Record<string, unknown> = {};
   const terms = keys.map((key, i) => {
     params[`e${i}`] = key.eventId;

@@ -59,7 +59,9 @@ export class PipedriveJsonPanelBuilder {
     const fields = Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
     const count = Object.keys(fields).filter((key) => key !== 'id' && key !== 'header').length;
     if (count > JSON_PANEL_LIMITS.fieldsPerObject) {
-      throw new PipedriveJsonPanelError(`A JSON panel object shows at most ${JSON_PANEL_LIMITS.fieldsPerObject} fields; object ${object.id} has ${count}.`);
+      throw new PipedriveJsonPanelError(
+        `A JSON panel object shows at most ${JSON_PANEL_LIMITS.fieldsPerObject} fields; object ${object.id} has ${count}.`,
+      );
     }
     if (this.objects.length >= JSON_PANEL_LIMITS.objects) {
       throw new PipedriveJsonPanelError(`A JSON panel shows at most ${JSON_PANEL_LIMITS.objects} objects; link to the rest with link().`);

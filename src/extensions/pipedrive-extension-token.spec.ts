@@ -41,7 +41,9 @@ describe('PipedriveExtensionTokenVerifier', () => {
     const claims = { companyId: 5, userId: 7, exp: at + 300 };
     const withSecret = verifier({ jwtSecret: 'extension-jwt-secret' });
     await expect(withSecret.verify(await sign('extension-jwt-secret', claims))).resolves.toBeDefined();
-    await expect(withSecret.verify(await sign(CLIENT_SECRET, claims))).rejects.toMatchObject({ body: { error: 'invalid_extension_token' } });
+    await expect(withSecret.verify(await sign(CLIENT_SECRET, claims))).rejects.toMatchObject({
+      body: { error: 'invalid_extension_token' },
+    });
     await expect(verifier().verify(await sign(CLIENT_SECRET, claims))).resolves.toBeDefined();
   });
 
@@ -50,7 +52,10 @@ describe('PipedriveExtensionTokenVerifier', () => {
       claims: { companyId: 5, userId: 7 },
     });
     for (const bad of [0, -1, 1.5, '7a', null, {}, 2 ** 60]) {
-      await expect(verifier().verify(await sign(CLIENT_SECRET, { companyId: bad, userId: 7, exp: at + 60 })), String(bad)).rejects.toMatchObject({
+      await expect(
+        verifier().verify(await sign(CLIENT_SECRET, { companyId: bad, userId: 7, exp: at + 60 })),
+        String(bad),
+      ).rejects.toMatchObject({
         body: { error: 'invalid_extension_token' },
       });
     }
@@ -58,7 +63,9 @@ describe('PipedriveExtensionTokenVerifier', () => {
 
   it('never quotes the token in a refusal', async () => {
     const token = await sign('wrong-secret', { companyId: 5, userId: 7, exp: at + 60 });
-    const refusal = await verifier().verify(token).catch((error: unknown) => error);
+    const refusal = await verifier()
+      .verify(token)
+      .catch((error: unknown) => error);
     expect(JSON.stringify((refusal as { body: unknown }).body)).not.toContain(token.split('.')[2]);
   });
 });
@@ -70,7 +77,12 @@ describe('resolveExtensionsOptions', () => {
 
   it('names each wrong option without quoting its value', () => {
     const attempt = () =>
-      resolveExtensionsOptions({ jwtSecret: '', frameAncestors: ["'self' https://evil.example/path"], clockToleranceSeconds: 9999, extra: 1 } as never);
+      resolveExtensionsOptions({
+        jwtSecret: '',
+        frameAncestors: ["'self' https://evil.example/path"],
+        clockToleranceSeconds: 9999,
+        extra: 1,
+      } as never);
     expect(attempt).toThrow(/option "jwtSecret".*option "frameAncestors".*option "clockToleranceSeconds".*unknown option "extra"/);
     expect(attempt).not.toThrow(/evil/);
   });

@@ -53,7 +53,10 @@ export class PipedriveExtensionTokenVerifier {
     }
     const token = new URL(request.url ?? '/', 'http://request.invalid').searchParams.getAll('token');
     if (token.length === 0 || !token[0]) {
-      throw refuse('extension_token_required', 'No Pipedrive extension token: open this page from Pipedrive, or send Authorization: Bearer <token from get_signed_token>.');
+      throw refuse(
+        'extension_token_required',
+        'No Pipedrive extension token: open this page from Pipedrive, or send Authorization: Bearer <token from get_signed_token>.',
+      );
     }
     if (token.length > 1) throw refuse('invalid_extension_token', 'The token query parameter must be given once.');
     return token[0];
@@ -83,7 +86,10 @@ export class PipedriveExtensionTokenVerifier {
 
 function describeFailure(error: unknown): PipedriveAuthException {
   if (error instanceof errors.JWTExpired) {
-    return refuse('extension_token_expired', 'The extension token has expired; get a fresh one with get_signed_token or reload the page in Pipedrive.');
+    return refuse(
+      'extension_token_expired',
+      'The extension token has expired; get a fresh one with get_signed_token or reload the page in Pipedrive.',
+    );
   }
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'nbf') {
     return refuse('extension_token_not_yet_valid', 'The extension token is not valid yet.');

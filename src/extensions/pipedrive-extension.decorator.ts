@@ -62,7 +62,9 @@ export const PipedriveExtension = createParamDecorator(
   (options: PipedriveExtensionDecoratorOptions | undefined, context: ExecutionContext): PipedriveExtensionContext => {
     const extension = context.switchToHttp().getRequest<RequestWithExtension>()[PIPEDRIVE_EXTENSION_CONTEXT];
     if (extension === undefined) {
-      throw new PipedriveConfigurationError('@PipedriveExtension() needs @UseGuards(PipedriveExtensionGuard) or @PipedriveExtensionPage() on the route.');
+      throw new PipedriveConfigurationError(
+        '@PipedriveExtension() needs @UseGuards(PipedriveExtensionGuard) or @PipedriveExtensionPage() on the route.',
+      );
     }
     if ((options?.connected ?? true) && extension.connection === null) {
       throw new PipedriveExtensionNotConnectedError(extension.companyId, extension.userId);

@@ -14,7 +14,6 @@ import { extensionFrameAncestors, setFrameAncestors } from './pipedrive-extensio
 import type { RequestWithExtension } from './pipedrive-extension.decorator.js';
 import { PipedriveExtensionTokenVerifier, positiveId } from './pipedrive-extension-token.js';
 
-
 /**
  * Lets a request through only with a valid Pipedrive extension token (see
  * {@link PipedriveExtensionTokenVerifier}) whose `companyId`/`userId` equal the query's, when the
@@ -61,7 +60,10 @@ export class PipedriveExtensionGuard implements CanActivate {
       extensionId: query.get('id') ?? undefined,
       resource: query.get('resource') ?? undefined,
       view: query.get('view') ?? undefined,
-      selectedIds: (query.get('selectedIds') ?? '').split(',').map((id) => id.trim()).filter(Boolean),
+      selectedIds: (query.get('selectedIds') ?? '')
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
       isShared: query.has('isShared') ? query.get('isShared') === 'true' || query.get('isShared') === '1' : undefined,
       theme: theme === 'dark' || theme === 'light' ? theme : undefined,
       claims,

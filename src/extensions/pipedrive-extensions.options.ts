@@ -45,7 +45,8 @@ const schema = z.strictObject({
 });
 
 const HINTS: Record<string, string> = {
-  jwtSecret: 'must be the JWT secret of your app extensions (Developer Hub > your app > App extensions), a non-empty string; leave it unset to use the client secret',
+  jwtSecret:
+    'must be the JWT secret of your app extensions (Developer Hub > your app > App extensions), a non-empty string; leave it unset to use the client secret',
   frameAncestors: 'must be a list of origins such as "http://127.0.0.1:4000" or "https://*.example.com" (no path, no quotes)',
   clockToleranceSeconds: 'must be a whole number of seconds from 0 to 300 (default 10)',
   denyFramingElsewhere: 'must be true or false (default true)',
@@ -59,7 +60,8 @@ export function resolveExtensionsOptions(options: PipedriveExtensionsModuleOptio
   const parsed = schema.safeParse(options ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `unknown option "${key}": remove it or check its spelling`).join('; ');
+      if (issue.code === 'unrecognized_keys')
+        return issue.keys.map((key) => `unknown option "${key}": remove it or check its spelling`).join('; ');
       const name = String(issue.path[0] ?? 'options');
       return `option "${name}" ${HINTS[name] ?? 'is invalid'}`;
     });

@@ -73,7 +73,9 @@ describe('PipedriveEmulator lifecycle', () => {
     expect(emu.authorizeUser).toEqual({ companyId: 1, userId: 1 });
     expect(emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 }).apiDomain).toBe(emu.url);
     expect(emu.records(1, 'deals')).toHaveLength(2);
-    const authorize = await request(`${emu.url}/oauth/authorize?${new URLSearchParams({ client_id: CLIENT.clientId, redirect_uri: CLIENT.redirectUri })}`);
+    const authorize = await request(
+      `${emu.url}/oauth/authorize?${new URLSearchParams({ client_id: CLIENT.clientId, redirect_uri: CLIENT.redirectUri })}`,
+    );
     expect(String(authorize.headers.location)).toContain('code=');
     await authorize.body.dump();
     await emu.close();

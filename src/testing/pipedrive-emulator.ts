@@ -88,7 +88,11 @@ export class PipedriveEmulator {
     this.fields = new CustomFields(() => this.clockSource.now());
     const resources = new ResourceRoutes(this.data, this.clockSource, (change) => this.deliveries.publish(change), this.fields);
     this.resources = resources;
-    const webhooks = new WebhookRoutes({ registry: this.hooks, now: () => this.clockSource.now(), isPipedriveUrl: (url) => this.isPipedriveUrl(url) });
+    const webhooks = new WebhookRoutes({
+      registry: this.hooks,
+      now: () => this.clockSource.now(),
+      isPipedriveUrl: (url) => this.isPipedriveUrl(url),
+    });
     const api = new ApiRoute({
       ...common,
       limiter: this.limiter,
@@ -243,7 +247,11 @@ export class PipedriveEmulator {
    * them), and its values stored under its 40-character key: in `custom_fields` of v2 records, as
    * top-level keys of v1 leads. Returns the key and the option ids.
    */
-  addCustomField(companyId: number, entity: T.PipedriveEmulatorFieldEntity, field: T.PipedriveEmulatorCustomFieldInput): T.PipedriveEmulatorCustomField {
+  addCustomField(
+    companyId: number,
+    entity: T.PipedriveEmulatorFieldEntity,
+    field: T.PipedriveEmulatorCustomFieldInput,
+  ): T.PipedriveEmulatorCustomField {
     return this.fields.add(companyId, entity, field);
   }
 

@@ -128,7 +128,11 @@ function networkFailure(grant: Grant, error: unknown): PipedriveTokenEndpointErr
   const timedOut = e?.name === 'TimeoutError' || /TIMEOUT/.test(e?.code ?? '');
   const what = timedOut ? 'timed out' : `failed (${e?.code ?? e?.name ?? 'network error'})`;
   // The cause is undici's own error: it names the socket problem and holds no request body.
-  return new PipedriveTokenEndpointError(`Pipedrive's ${ENDPOINT[grant]} ${what}.`, { grant, transient: true }, {
-    cause: error,
-  });
+  return new PipedriveTokenEndpointError(
+    `Pipedrive's ${ENDPOINT[grant]} ${what}.`,
+    { grant, transient: true },
+    {
+      cause: error,
+    },
+  );
 }

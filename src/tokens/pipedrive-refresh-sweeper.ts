@@ -1,10 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import { PIPEDRIVE_OPTION_DEFAULTS, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { TokenCache } from './token-cache.js';
 
-const token = (id: string) => ({ connectionId: id, companyId: 1, userId: 1, accessToken: `t-${id}`, apiDomain: 'https://x', expiresAt: 10_000 });
+const token = (id: string) => ({
+  connectionId: id,
+  companyId: 1,
+  userId: 1,
+  accessToken: `t-${id}`,
+  apiDomain: 'https://x',
+  expiresAt: 10_000,
+});
 
 describe('TokenCache', () => {
   it('hands a token out only while fresh', () => {

@@ -40,9 +40,7 @@ describe('TokenCipher', () => {
 
   it('refuses a ciphertext whose key is no longer configured', () => {
     const sealed = new TokenCipher(key()).encrypt(TOKEN, 'ctx');
-    expect(() => new TokenCipher(key()).decrypt(sealed, 'ctx')).toThrow(
-      expect.objectContaining({ reason: 'unknown_key' }),
-    );
+    expect(() => new TokenCipher(key()).decrypt(sealed, 'ctx')).toThrow(expect.objectContaining({ reason: 'unknown_key' }));
   });
 
   it('refuses tampered bytes', () => {

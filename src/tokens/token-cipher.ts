@@ -1,11 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
-import {
-  PipedriveConfigurationError,
-  PipedriveError,
-  PipedriveReauthorizationRequiredError,
-} from '../errors/pipedrive.errors.js';
+import { PipedriveConfigurationError, PipedriveError, PipedriveReauthorizationRequiredError } from '../errors/pipedrive.errors.js';
 import type { PipedriveIdentity } from './pipedrive-token.types.js';
 
 const FORMAT = 'v1';

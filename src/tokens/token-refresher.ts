@@ -237,8 +237,8 @@ function backingOff(row: Row, waitMs: number): PipedriveTokenEndpointError {
 }
 
 function waitedTooLong(id: string): PipedriveTokenEndpointError {
-  return new PipedriveTokenEndpointError(
-    `Timed out waiting for another instance to refresh Pipedrive connection ${id}.`,
-    { grant: 'refresh_token', transient: true },
-  );
+  return new PipedriveTokenEndpointError(`Timed out waiting for another instance to refresh Pipedrive connection ${id}.`, {
+    grant: 'refresh_token',
+    transient: true,
+  });
 }

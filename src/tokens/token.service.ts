@@ -41,11 +41,20 @@ export class TokenService {
   ) {
     this.sealer = new TokenSealer(new TokenCipher(options.encryptionKey, options.previousEncryptionKeys));
     this.cache = new TokenCache(options.tokenCacheSize);
-    this.refresher = new TokenRefresher(this.store, this.sealer, oauth, events, this.cache, {
-      marginMs: options.refreshMarginSeconds * 1000,
-      leaseMs: options.refreshLeaseSeconds * 1000,
-      requestTimeoutMs: options.tokenRequestTimeoutMs,
-    }, clock, metrics);
+    this.refresher = new TokenRefresher(
+      this.store,
+      this.sealer,
+      oauth,
+      events,
+      this.cache,
+      {
+        marginMs: options.refreshMarginSeconds * 1000,
+        leaseMs: options.refreshLeaseSeconds * 1000,
+        requestTimeoutMs: options.tokenRequestTimeoutMs,
+      },
+      clock,
+      metrics,
+    );
   }
 
   /** Stores the tokens of a (company, user); authorizing the same pair again updates its row. */
@@ -74,7 +83,14 @@ export class TokenService {
     if (!created) await this.store.update(row.id, {}, { ...fields, version: () => 'version + 1' });
     const saved = { ...row, ...fields };
     this.cache.set(
-      { connectionId: row.id, companyId: identity.companyId, userId: identity.userId, accessToken: tokens.accessToken, apiDomain: tokens.apiDomain, expiresAt },
+      {
+        connectionId: row.id,
+        companyId: identity.companyId,
+        userId: identity.userId,
+        accessToken: tokens.accessToken,
+        apiDomain: tokens.apiDomain,
+        expiresAt,
+      },
       refreshAt(now, expiresAt, this.options.refreshMarginSeconds * 1000),
     );
     const type = created ? PIPEDRIVE_EVENTS.created : PIPEDRIVE_EVENTS.reauthorized;

@@ -147,7 +147,9 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     if (row.attempts >= this.options.maxAttempts) {
       await this.inbox.settle(row, row.leaseOwner!, { status: 'dead', completedHandlers, lastError });
       this.metrics.webhookHandled((now - row.receivedAt) / 1000, 'failed');
-      this.logger.error(`${where} dead-lettered after ${row.attempts} attempts: ${failure.name}. Re-run it with PipedriveWebhooksService.rerun().`);
+      this.logger.error(
+        `${where} dead-lettered after ${row.attempts} attempts: ${failure.name}. Re-run it with PipedriveWebhooksService.rerun().`,
+      );
       return;
     }
     const delay = Math.min(this.options.maxBackoffMs, this.options.backoffMs * this.options.backoffFactor ** (row.attempts - 1));

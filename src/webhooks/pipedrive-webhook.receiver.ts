@@ -90,9 +90,14 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
         throw new Refusal(400, 'invalid_json', 'The body is not valid JSON.');
       }
       const delivery = parseDelivery(json);
-      if (!delivery) throw new Refusal(400, 'not_a_v2_delivery', 'The body is not a Pipedrive webhooks v2 delivery (meta.version "2.0", action, entity, entity_id, id, timestamp).');
+      if (!delivery)
+        throw new Refusal(
+          400,
+          'not_a_v2_delivery',
+          'The body is not a Pipedrive webhooks v2 delivery (meta.version "2.0", action, entity, entity_id, id, timestamp).',
+        );
       if (delivery.meta.companyId !== webhook.companyId) {
-        throw new Refusal(403, 'company_mismatch', "meta.company_id is not the company of the webhook these credentials belong to.");
+        throw new Refusal(403, 'company_mismatch', 'meta.company_id is not the company of the webhook these credentials belong to.');
       }
       const now = this.clock.now();
       await this.inbox.insert({
@@ -118,7 +123,8 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
       send(res, 200, { received: true });
       this.dispatcher.wake();
     } catch (error) {
-      if (error instanceof Refusal) return send(res, error.status, { statusCode: error.status, error: error.error, message: error.message });
+      if (error instanceof Refusal)
+        return send(res, error.status, { statusCode: error.status, error: error.error, message: error.message });
       if (error instanceof PipedriveStorageError) {
         this.logger.error(`Webhook delivery not stored: ${error.message}`);
         // Not stored: a 5xx makes Pipedrive retry it later.

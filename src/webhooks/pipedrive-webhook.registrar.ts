@@ -98,7 +98,10 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
     );
     const every = this.options.reconcileIntervalSeconds;
     if (every) {
-      this.timer = setInterval(() => void this.reconcileAll().catch((e: Error) => this.logger.error(`Reconciliation failed: ${e.name}`)), every * 1000);
+      this.timer = setInterval(
+        () => void this.reconcileAll().catch((e: Error) => this.logger.error(`Reconciliation failed: ${e.name}`)),
+        every * 1000,
+      );
       this.timer.unref();
     }
   }
@@ -127,7 +130,12 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
 
   async status(connectionId: string): Promise<PipedriveConnectionWebhooks> {
     const [connection, rows] = await Promise.all([this.tokens.findConnection(connectionId), this.store.listByConnection(connectionId)]);
-    const webhooks = rows.map((row) => ({ event: eventName(row), pipedriveId: row.pipedriveId, status: row.status, lastError: row.lastError }));
+    const webhooks = rows.map((row) => ({
+      event: eventName(row),
+      pipedriveId: row.pipedriveId,
+      status: row.status,
+      lastError: row.lastError,
+    }));
     const live = rows.filter((row) => row.status === 'active').length;
     const failed = rows.filter((row) => row.status === 'failed').length;
     let state: PipedriveConnectionWebhooks['state'];
@@ -167,7 +175,12 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
     const keep = new Set<PipedriveWebhookEntity>();
     for (const event of wanted) {
       const row = rows.find(
-        (r) => r.status === 'active' && eventName(r) === event && r.pipedriveId !== null && remoteIds.has(r.pipedriveId) && r.subscriptionUrl === this.options.subscriptionUrl,
+        (r) =>
+          r.status === 'active' &&
+          eventName(r) === event &&
+          r.pipedriveId !== null &&
+          remoteIds.has(r.pipedriveId) &&
+          r.subscriptionUrl === this.options.subscriptionUrl,
       );
       if (row) {
         keep.add(row);
@@ -297,17 +310,26 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
     return (webhook.type === undefined || webhook.type === 'application') && (user === undefined || Number(user) === connection.userId);
   }
 
-  private registrationError(cause: unknown, connectionId: string, event: string | undefined, what: string): PipedriveWebhookRegistrationError {
+  private registrationError(
+    cause: unknown,
+    connectionId: string,
+    event: string | undefined,
+    what: string,
+  ): PipedriveWebhookRegistrationError {
     const api = cause instanceof PipedriveApiError ? cause : undefined;
-    const reason = api ? `HTTP ${api.status}${api.details.error ? `: ${api.details.error}` : ''}` : (cause as Error)?.name ?? 'Error';
+    const reason = api ? `HTTP ${api.status}${api.details.error ? `: ${api.details.error}` : ''}` : ((cause as Error)?.name ?? 'Error');
     const limit = api && /limit|maximum|too many/i.test(`${api.details.error ?? ''} ${api.details.errorInfo ?? ''}`);
     const Type = limit ? PipedriveWebhookLimitError : PipedriveWebhookRegistrationError;
-    const error = new Type(`Could not ${what} for connection ${connectionId} (${reason}).`, {
-      connectionId,
-      event,
-      status: api?.status,
-      pipedriveError: api?.details.error,
-    }, { cause });
+    const error = new Type(
+      `Could not ${what} for connection ${connectionId} (${reason}).`,
+      {
+        connectionId,
+        event,
+        status: api?.status,
+        pipedriveError: api?.details.error,
+      },
+      { cause },
+    );
     this.logger.warn(error.message);
     return error;
   }

@@ -9,7 +9,10 @@ describe('resolveWebhooksOptions', () => {
   });
 
   it('accepts wildcards and drops repeated events (each would be a webhook of its own)', () => {
-    const options = resolveWebhooksOptions({ events: ['*.deal', 'change.person', '*.deal', '*.*'], subscriptionUrl: 'https://a.example.com/wh' });
+    const options = resolveWebhooksOptions({
+      events: ['*.deal', 'change.person', '*.deal', '*.*'],
+      subscriptionUrl: 'https://a.example.com/wh',
+    });
     expect(options.events).toEqual(['*.deal', 'change.person', '*.*']);
   });
 

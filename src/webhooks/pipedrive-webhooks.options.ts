@@ -89,8 +89,9 @@ export const WEBHOOK_DEFAULTS = {
 /** Pipedrive's limit of app webhooks per user. */
 export const MAX_WEBHOOKS_PER_USER = 40;
 
-export interface ResolvedPipedriveWebhooksOptions
-  extends Required<Omit<PipedriveWebhooksModuleOptions, 'subscriptionUrl' | 'reconcileIntervalSeconds'>> {
+export interface ResolvedPipedriveWebhooksOptions extends Required<
+  Omit<PipedriveWebhooksModuleOptions, 'subscriptionUrl' | 'reconcileIntervalSeconds'>
+> {
   subscriptionUrl?: string;
   reconcileIntervalSeconds?: number;
 }
@@ -100,18 +101,33 @@ const eventPattern = z.string().refine((value) => parseEventPattern(value) !== u
 
 const optionsSchema = z
   .strictObject({
-    events: z.array(eventPattern).max(MAX_WEBHOOKS_PER_USER).default([...D.events]),
+    events: z
+      .array(eventPattern)
+      .max(MAX_WEBHOOKS_PER_USER)
+      .default([...D.events]),
     subscriptionUrl: z.url({ protocol: /^https?$/ }).optional(),
     receiverPath: z.union([z.string().regex(/^\/[^?#\s]*$/), z.literal(false)]).default(D.receiverPath),
-    maxBodyBytes: z.int().min(1_024).max(64 * 1_048_576).default(D.maxBodyBytes),
+    maxBodyBytes: z
+      .int()
+      .min(1_024)
+      .max(64 * 1_048_576)
+      .default(D.maxBodyBytes),
     maxAttempts: z.int().min(1).max(100).default(D.maxAttempts),
     backoffMs: z.int().min(0).max(86_400_000).default(D.backoffMs),
     backoffFactor: z.number().min(1).max(100).default(D.backoffFactor),
-    maxBackoffMs: z.int().min(0).max(7 * 86_400_000).default(D.maxBackoffMs),
+    maxBackoffMs: z
+      .int()
+      .min(0)
+      .max(7 * 86_400_000)
+      .default(D.maxBackoffMs),
     leaseMs: z.int().min(1_000).max(3_600_000).default(D.leaseMs),
     concurrency: z.int().min(1).max(1_000).default(D.concurrency),
     pollIntervalMs: z.int().min(10).max(600_000).default(D.pollIntervalMs),
-    reconcileIntervalSeconds: z.int().min(60).max(7 * 86_400).optional(),
+    reconcileIntervalSeconds: z
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .optional(),
   })
   .refine((o) => o.events.length === 0 || o.subscriptionUrl !== undefined, { path: ['subscriptionUrl'] });
 

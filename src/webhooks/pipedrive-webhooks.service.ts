@@ -52,7 +52,9 @@ export class PipedriveWebhooksService {
   }
 
   /** Inbox rows, newest first, optionally by status and connection. */
-  async events(filter: { status?: PipedriveWebhookEventStatus; connectionId?: string; limit?: number } = {}): Promise<PipedriveStoredWebhookEvent[]> {
+  async events(
+    filter: { status?: PipedriveWebhookEventStatus; connectionId?: string; limit?: number } = {},
+  ): Promise<PipedriveStoredWebhookEvent[]> {
     return (await this.inbox.list(filter)).map(toStored);
   }
 

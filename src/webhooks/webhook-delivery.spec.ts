@@ -17,13 +17,23 @@ const meta = {
 describe('parseDelivery', () => {
   it('keeps the ids as sent and parses numbers beside them (a lead id is a UUID, not a number)', () => {
     const parsed = parseDelivery({ meta, data: { id: meta.entity_id, title: 'Lead' }, previous: { title: 'Old' } })!;
-    expect(parsed.meta).toMatchObject({ entity_id: meta.entity_id, entityId: null, company_id: '123', companyId: 123, userId: 456, webhookId: 789 });
+    expect(parsed.meta).toMatchObject({
+      entity_id: meta.entity_id,
+      entityId: null,
+      company_id: '123',
+      companyId: 123,
+      userId: 456,
+      webhookId: 789,
+    });
     expect(parsed.meta.timestampMs).toBe(Date.UTC(2025, 2, 17, 10));
     expect(parsed.previous).toEqual({ title: 'Old' });
   });
 
   it('accepts numeric ids and unix-second timestamps seen in the wild', () => {
-    const parsed = parseDelivery({ meta: { ...meta, entity: 'deal', entity_id: 746, company_id: 123, timestamp: 1742205600 }, data: null })!;
+    const parsed = parseDelivery({
+      meta: { ...meta, entity: 'deal', entity_id: 746, company_id: 123, timestamp: 1742205600 },
+      data: null,
+    })!;
     expect(parsed.meta).toMatchObject({ entity_id: '746', entityId: 746, timestampMs: 1742205600000 });
     expect(parsed.data).toBeNull();
   });

@@ -7,8 +7,7 @@ export type PipedriveWebhookAction = (typeof WEBHOOK_ACTIONS)[number];
 export type PipedriveWebhookObject = (typeof WEBHOOK_OBJECTS)[number];
 
 /** `action.object` as subscribed to or handled: `change.deal`, `*.deal`, `create.*`, `*.*`. */
-export type PipedriveWebhookEventName =
-  | `${PipedriveWebhookAction | '*'}.${PipedriveWebhookObject | '*'}`;
+export type PipedriveWebhookEventName = `${PipedriveWebhookAction | '*'}.${PipedriveWebhookObject | '*'}`;
 
 export interface EventPattern {
   action: PipedriveWebhookAction | '*';
@@ -22,7 +21,7 @@ export function parseEventPattern(name: string): EventPattern | undefined {
   const [, action, object] = match as unknown as [string, string, string];
   const actionOk = action === '*' || (WEBHOOK_ACTIONS as readonly string[]).includes(action);
   const objectOk = object === '*' || (WEBHOOK_OBJECTS as readonly string[]).includes(object);
-  return actionOk && objectOk ? { action, object } as EventPattern : undefined;
+  return actionOk && objectOk ? ({ action, object } as EventPattern) : undefined;
 }
 
 /** Whether a delivered event (`change`, `deal`) is one the pattern names. */

@@ -34,7 +34,8 @@ export class WebhookHandlerRegistry implements OnModuleInit {
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const fn = instance[method];
-        const patterns = typeof fn === 'function' ? (Reflect.getMetadata(PIPEDRIVE_WEBHOOK_HANDLER, fn) as EventPattern[] | undefined) : undefined;
+        const patterns =
+          typeof fn === 'function' ? (Reflect.getMetadata(PIPEDRIVE_WEBHOOK_HANDLER, fn) as EventPattern[] | undefined) : undefined;
         if (!patterns) continue;
         const id = `${instance.constructor.name}.${method}`;
         found.push({ id, patterns, call: async (event) => (fn as (e: PipedriveWebhookEvent) => unknown).call(instance, event) });

@@ -27,10 +27,7 @@ const seen: string[] = [];
 /** Bodies and headers of every answer `send` got in this test file. */
 export const seenAnswers = (): readonly string[] => seen;
 
-export async function send(
-  url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
+export async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
   const answer = await request(url, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body });
   const text = await answer.body.text();
   seen.push(text, JSON.stringify(answer.headers));
@@ -95,9 +92,7 @@ export function setCookieLine(answer: Answer, name: string): string | undefined 
 }
 
 export function connectionsOf(app: ReferenceApp, companyId: number, userId?: number) {
-  return app.dataSource
-    .getRepository(PipedriveConnectionEntity)
-    .findBy(userId === undefined ? { companyId } : { companyId, userId });
+  return app.dataSource.getRepository(PipedriveConnectionEntity).findBy(userId === undefined ? { companyId } : { companyId, userId });
 }
 
 /** Asserts that no answer carried an emulator token or a token field; `atLeast` answers must have been seen. */

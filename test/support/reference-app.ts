@@ -42,8 +42,7 @@ export async function startReferenceApp(options: ReferenceAppOptions): Promise<R
   const port = await freePort();
   const redirectUri = options.redirectUri ?? `http://127.0.0.1:${port}/auth/pipedrive/callback`;
   const ownEmulator = !options.emulator;
-  const emulator =
-    options.emulator ?? (await PipedriveEmulator.start({ apps: [{ ...TEST_CLIENT, redirectUri }] }));
+  const emulator = options.emulator ?? (await PipedriveEmulator.start({ apps: [{ ...TEST_CLIENT, redirectUri }] }));
   if (!ownEmulator) emulator.registerApp({ ...TEST_CLIENT, redirectUri });
   const env: Env = {
     NODE_ENV: 'test',

@@ -61,9 +61,7 @@ export function tokenTestOptions(overrides: Partial<PipedriveAuthModuleOptions> 
 export async function createTokenFixture(kind: DatabaseKind): Promise<TokenFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'npd-tokens-'));
   const postgres = kind === 'postgres' ? await createPostgresDatabase() : undefined;
-  const database: TestDatabase = postgres
-    ? { type: 'postgres', url: postgres.url }
-    : { type: 'sqlite', path: join(dir, 'tokens.sqlite') };
+  const database: TestDatabase = postgres ? { type: 'postgres', url: postgres.url } : { type: 'sqlite', path: join(dir, 'tokens.sqlite') };
   const clock = new ManualClock(Date.now());
   // On the system clock: its latencies are real slowness that widens races between instances and processes.
   const emu = await PipedriveEmulator.start({ apps: [{ ...TOKEN_TEST_CLIENT, redirectUri: TOKEN_TEST_REDIRECT }] });

@@ -9,11 +9,7 @@ import type { ManualClock } from '../../src/testing/index.js';
  * Resolves once `condition` holds, checking every few milliseconds. The limit only turns a hang into
  * a failure naming `what`; it is never the thing tested.
  */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  limitMs = 20_000,
-): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
   const giveUp = Date.now() + limitMs;
   while (!(await condition())) {
     if (Date.now() > giveUp) throw new Error(`Gave up waiting: ${what}`);

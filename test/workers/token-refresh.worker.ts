@@ -50,9 +50,7 @@ for (;;) {
   });
   say('started');
   await next(); // go
-  const settled = await Promise.allSettled(
-    Array.from({ length: job.calls }, () => instance.tokens.getAccessToken(job.connectionId)),
-  );
+  const settled = await Promise.allSettled(Array.from({ length: job.calls }, () => instance.tokens.getAccessToken(job.connectionId)));
   const digests = new Set<string>();
   const errors: string[] = [];
   for (const result of settled) {

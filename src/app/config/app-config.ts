@@ -129,7 +129,9 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
       ? sandbox
         ? SANDBOX_WEBHOOK_EVENTS
         : []
-      : vars.PIPEDRIVE_WEBHOOK_EVENTS.split(',').map((e) => e.trim()).filter(Boolean);
+      : vars.PIPEDRIVE_WEBHOOK_EVENTS.split(',')
+          .map((e) => e.trim())
+          .filter(Boolean);
   return {
     port,
     production,
@@ -158,7 +160,10 @@ function toAppConfig(vars: ParsedEnv, production: boolean, sandbox: boolean): Ap
 
 /** Comma-separated origins (`https://host[:port]`), each checked, so a typo names the variable at start-up. */
 function originList(name: string, value: string): string[] {
-  const origins = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const origins = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
       throw new AppConfigError(`${name} must list origins such as https://api.example.com, comma-separated (no path, no trailing slash).`);

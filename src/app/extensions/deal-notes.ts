@@ -58,7 +58,11 @@ export class DealNotes {
       return await this.client.deals.get(dealId);
     } catch (error) {
       if (error instanceof PipedriveApiError && error.details.status === 404) {
-        throw new NotFoundException({ statusCode: 404, error: 'deal_not_found', message: `Deal ${dealId} was not found in this Pipedrive company.` });
+        throw new NotFoundException({
+          statusCode: 404,
+          error: 'deal_not_found',
+          message: `Deal ${dealId} was not found in this Pipedrive company.`,
+        });
       }
       throw error;
     }

@@ -85,7 +85,11 @@ export class DealPanelController {
   @Post('api/deals/:id/notes')
   @HttpCode(201)
   @UseGuards(PipedriveExtensionGuard)
-  addNote(@PipedriveExtension() extension: PipedriveConnectedExtensionContext, @Param('id') id: string, @Body() body: unknown): Promise<PipedriveNote> {
+  addNote(
+    @PipedriveExtension() extension: PipedriveConnectedExtensionContext,
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<PipedriveNote> {
     const dealId = parseDealId(id);
     return new DealNotes(extension.client).add(dealId, parseNote(body).content);
   }

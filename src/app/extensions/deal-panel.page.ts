@@ -4,7 +4,10 @@ import type { DealSummary } from './deal-notes.js';
 /** The custom panel inside Pipedrive's deal view: the deal, its notes, a form to add one. */
 export function dealPanelPage({ deal, notes }: DealSummary): string {
   const items = notes
-    .map((note) => `<li><div class="note-body">${escapeHtml(stripTags(note.content))}</div><div class="muted small">${escapeHtml(note.add_time)}</div></li>`)
+    .map(
+      (note) =>
+        `<li><div class="note-body">${escapeHtml(stripTags(note.content))}</div><div class="muted small">${escapeHtml(note.add_time)}</div></li>`,
+    )
     .join('');
   return page(
     `Deal ${deal.id}`,
@@ -38,5 +41,8 @@ export function connectFirstPage(connectUrl: string): string {
 
 /** Pipedrive stores notes as HTML; the panel shows their text. */
 export function stripTags(html: string): string {
-  return html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

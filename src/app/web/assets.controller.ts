@@ -8,7 +8,7 @@ export class AssetsController {
   @Get(':name')
   asset(@Param('name') name: string, @Res() response: Response): void {
     const asset = Object.hasOwn(ASSET_FILES, name) ? ASSET_FILES[name] : undefined;
-    if (!asset) throw new NotFoundException({ statusCode: 404, error: 'not_found', message: "No such asset." });
+    if (!asset) throw new NotFoundException({ statusCode: 404, error: 'not_found', message: 'No such asset.' });
     response.type(asset.type).set('cache-control', 'no-cache').sendFile(asset.path);
   }
 }

@@ -33,7 +33,8 @@ export function homePage(view: HomeView): string {
   const { user } = view;
   const rows = view.deals
     .map(
-      (deal) => `<tr data-deal-id="${deal.id}"><td class="num">${deal.id}</td><td>${escapeHtml(deal.title)}</td>` +
+      (deal) =>
+        `<tr data-deal-id="${deal.id}"><td class="num">${deal.id}</td><td>${escapeHtml(deal.title)}</td>` +
         `<td class="num">${escapeHtml(formatMoney(deal.value, deal.currency))}</td><td><span class="pill ${escapeHtml(deal.status)}">${escapeHtml(deal.status)}</span></td></tr>`,
     )
     .join('');
@@ -73,11 +74,15 @@ export function homePage(view: HomeView): string {
         </form>
       </section>
 
-      ${view.panelDemoUrl ? `<section class="card">
+      ${
+        view.panelDemoUrl
+          ? `<section class="card">
         <h2>App extension</h2>
         <p class="muted">See the deal panel of deal #${view.deals[0]?.id} as Pipedrive would show it (sandbox emulator).</p>
         <a class="button" id="panel-demo" href="${escapeHtml(view.panelDemoUrl)}" target="_blank" rel="noopener">Open the deal panel</a>
-      </section>` : ''}
+      </section>`
+          : ''
+      }
 
       <section class="card" id="webhook-events" hidden>
         <h2>Recent webhook events</h2>

@@ -39,7 +39,10 @@ export function formatMoney(value: { amount: number; currency: string } | number
 export const ASSET_FILES: Record<string, { path: string; type: string }> = {
   'app.css': { path: fileURLToPath(new URL('../../../public/app.css', import.meta.url)), type: 'text/css; charset=utf-8' },
   'home.js': { path: fileURLToPath(new URL('../../../public/home.js', import.meta.url)), type: 'text/javascript; charset=utf-8' },
-  'deal-panel.js': { path: fileURLToPath(new URL('../../../public/deal-panel.js', import.meta.url)), type: 'text/javascript; charset=utf-8' },
+  'deal-panel.js': {
+    path: fileURLToPath(new URL('../../../public/deal-panel.js', import.meta.url)),
+    type: 'text/javascript; charset=utf-8',
+  },
   // The official SDK, served from this origin rather than a CDN.
   'app-extensions-sdk.js': {
     path: createRequire(import.meta.url).resolve('@pipedrive/app-extensions-sdk/dist/index.umd.js'),

@@ -24,10 +24,7 @@ export class CreatePipedriveTables1767225600000 implements MigrationInterface {
       new TableIndex({ name: 'IDX_pipedrive_connections_status_expires_at', columnNames: ['status', 'expires_at'] }),
     );
     await queryRunner.createTable(statesTable(), true);
-    await queryRunner.createIndex(
-      STATES,
-      new TableIndex({ name: 'IDX_pipedrive_oauth_states_expires_at', columnNames: ['expires_at'] }),
-    );
+    await queryRunner.createIndex(STATES, new TableIndex({ name: 'IDX_pipedrive_oauth_states_expires_at', columnNames: ['expires_at'] }));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

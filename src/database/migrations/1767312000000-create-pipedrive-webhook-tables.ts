@@ -57,7 +57,10 @@ export class CreatePipedriveWebhookTables1767312000000 implements MigrationInter
       true,
     );
     // The dispatcher's claim: pending rows that are due.
-    await queryRunner.createIndex(EVENTS, new TableIndex({ name: 'IDX_pipedrive_webhook_events_due', columnNames: ['status', 'next_attempt_at'] }));
+    await queryRunner.createIndex(
+      EVENTS,
+      new TableIndex({ name: 'IDX_pipedrive_webhook_events_due', columnNames: ['status', 'next_attempt_at'] }),
+    );
     // Per-record ordering: is an earlier event of the same record still pending?
     await queryRunner.createIndex(
       EVENTS,

@@ -28,7 +28,16 @@ describe('PipedriveEmulator API', () => {
     emu.setAuthorizeUser({ companyId: 1, userId: 1, name: 'Ann', email: 'ann@acme.test', companyName: 'Acme Ltd' });
     const { status, body } = await call('GET', '/api/v1/users/me');
     expect(status).toBe(200);
-    expect(body.data).toMatchObject({ id: 1, name: 'Ann', email: 'ann@acme.test', company_id: 1, company_name: 'Acme Ltd', company_domain: 'acme-ltd', locale: expect.any(String), timezone_name: expect.any(String) });
+    expect(body.data).toMatchObject({
+      id: 1,
+      name: 'Ann',
+      email: 'ann@acme.test',
+      company_id: 1,
+      company_name: 'Acme Ltd',
+      company_domain: 'acme-ltd',
+      locale: expect.any(String),
+      timezone_name: expect.any(String),
+    });
   });
 
   it('answers 401 for a missing, unknown or invalidated token', async () => {
@@ -85,7 +94,11 @@ describe('PipedriveEmulator API', () => {
     expect(created.body.data).toMatchObject({ title: 'Big one', value: 5000, status: 'open', owner_id: 1 });
     expect(created.body.data).not.toHaveProperty('ignored');
     const id = created.body.data.id;
-    expect((await call('PATCH', `/api/v2/deals/${id}`, { status: 'won' })).body.data).toMatchObject({ id, title: 'Big one', status: 'won' });
+    expect((await call('PATCH', `/api/v2/deals/${id}`, { status: 'won' })).body.data).toMatchObject({
+      id,
+      title: 'Big one',
+      status: 'won',
+    });
     expect((await call('GET', `/api/v2/deals/${id}`)).body.data.status).toBe('won');
     expect((await call('DELETE', `/api/v2/deals/${id}`)).body).toEqual({ success: true, data: { id } });
     const gone = await call('GET', `/api/v2/deals/${id}`);

@@ -20,7 +20,14 @@ describe('PipedriveEmulator rate limits and API faults', () => {
     const res = await request(`${emu.url}/api/v1/users/me`, { headers: { authorization: auth } });
     const text = await res.body.text();
     const header = (name: string) => res.headers[name] as string | undefined;
-    return { status: res.statusCode, text, limit: header('x-ratelimit-limit'), remaining: header('x-ratelimit-remaining'), reset: header('x-ratelimit-reset'), retryAfter: header('retry-after') };
+    return {
+      status: res.statusCode,
+      text,
+      limit: header('x-ratelimit-limit'),
+      remaining: header('x-ratelimit-remaining'),
+      reset: header('x-ratelimit-reset'),
+      retryAfter: header('retry-after'),
+    };
   };
 
   it('counts down x-ratelimit-remaining and answers 429 beyond the window', async () => {

@@ -1,4 +1,12 @@
-import { badIdField, isoMillis, isoSeconds, requireText, v1Time, type ResourceDefinition, type ResourceName } from './resource-definition.js';
+import {
+  badIdField,
+  isoMillis,
+  isoSeconds,
+  requireText,
+  v1Time,
+  type ResourceDefinition,
+  type ResourceName,
+} from './resource-definition.js';
 
 // API v2 resources.
 
@@ -19,9 +27,22 @@ const deals: ResourceDefinition = {
   label: 'Deal',
   filters: ['owner_id', 'person_id', 'org_id', 'pipeline_id', 'stage_id', 'status'],
   defaults: ({ userId }) => ({
-    title: undefined, owner_id: userId, person_id: null, org_id: null, pipeline_id: 1, stage_id: 1,
-    value: 0, currency: 'EUR', status: 'open', probability: null, lost_reason: null, expected_close_date: null,
-    close_time: null, won_time: null, lost_time: null, ...owned,
+    title: undefined,
+    owner_id: userId,
+    person_id: null,
+    org_id: null,
+    pipeline_id: 1,
+    stage_id: 1,
+    value: 0,
+    currency: 'EUR',
+    status: 'open',
+    probability: null,
+    lost_reason: null,
+    expected_close_date: null,
+    close_time: null,
+    won_time: null,
+    lost_time: null,
+    ...owned,
   }),
   system: ({ userId }) => ({ creator_user_id: userId, is_deleted: false, stage_change_time: null }),
   invalid: (r) => requireText(r, 'title') ?? badIdField(r),
@@ -33,7 +54,14 @@ const persons: ResourceDefinition = {
   label: 'Person',
   filters: ['owner_id', 'org_id'],
   defaults: ({ userId }) => ({
-    name: undefined, first_name: null, last_name: null, owner_id: userId, org_id: null, emails: [], phones: [], ...owned,
+    name: undefined,
+    first_name: null,
+    last_name: null,
+    owner_id: userId,
+    org_id: null,
+    emails: [],
+    phones: [],
+    ...owned,
   }),
   system: () => ({ is_deleted: false }),
   invalid: (r) => requireText(r, 'name') ?? badIdField(r),
@@ -55,8 +83,21 @@ const activities: ResourceDefinition = {
   label: 'Activity',
   filters: ['owner_id', 'deal_id', 'lead_id', 'person_id', 'org_id', 'done'],
   defaults: ({ userId }) => ({
-    subject: 'Task', type: 'task', owner_id: userId, deal_id: null, lead_id: null, person_id: null, org_id: null,
-    due_date: null, due_time: null, duration: null, busy: false, done: false, note: null, location: null, priority: null,
+    subject: 'Task',
+    type: 'task',
+    owner_id: userId,
+    deal_id: null,
+    lead_id: null,
+    person_id: null,
+    org_id: null,
+    due_date: null,
+    due_time: null,
+    duration: null,
+    busy: false,
+    done: false,
+    note: null,
+    location: null,
+    priority: null,
   }),
   system: ({ userId }) => ({ creator_user_id: userId, is_deleted: false }),
   invalid: (r) => badIdField({ ...r, lead_id: null }),
@@ -68,8 +109,17 @@ const products: ResourceDefinition = {
   label: 'Product',
   filters: ['owner_id'],
   defaults: ({ userId }) => ({
-    name: undefined, code: null, description: null, unit: null, tax: 0, category: null, owner_id: userId,
-    is_linkable: true, prices: [], billing_frequency: 'one-time', ...owned,
+    name: undefined,
+    code: null,
+    description: null,
+    unit: null,
+    tax: 0,
+    category: null,
+    owner_id: userId,
+    is_linkable: true,
+    prices: [],
+    billing_frequency: 'one-time',
+    ...owned,
   }),
   system: () => ({ is_deleted: false }),
   invalid: (r) => requireText(r, 'name') ?? badIdField(r),
@@ -91,7 +141,12 @@ const stages: ResourceDefinition = {
   label: 'Stage',
   filters: ['pipeline_id'],
   defaults: ({ id }) => ({
-    name: undefined, pipeline_id: undefined, order_nr: id, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null,
+    name: undefined,
+    pipeline_id: undefined,
+    order_nr: id,
+    deal_probability: 100,
+    is_deal_rot_enabled: false,
+    days_to_rotten: null,
   }),
   system: () => ({ is_deleted: false }),
   invalid: (r) =>
@@ -112,8 +167,17 @@ const leads: ResourceDefinition = {
   filters: ['owner_id', 'person_id', 'organization_id'],
   time: isoMillis,
   defaults: ({ userId }) => ({
-    title: undefined, owner_id: userId, person_id: null, organization_id: null, label_ids: [], value: null,
-    expected_close_date: null, is_archived: false, was_seen: false, visible_to: '3', channel: null,
+    title: undefined,
+    owner_id: userId,
+    person_id: null,
+    organization_id: null,
+    label_ids: [],
+    value: null,
+    expected_close_date: null,
+    is_archived: false,
+    was_seen: false,
+    visible_to: '3',
+    channel: null,
   }),
   system: ({ userId }) => ({ creator_id: userId, source_name: 'API', origin: 'API', next_activity_id: null, cc_email: null }),
   invalid: (r) =>
@@ -134,8 +198,16 @@ const notes: ResourceDefinition = {
   filters: ['user_id', 'deal_id', 'person_id', 'org_id', 'lead_id'],
   time: v1Time,
   defaults: ({ userId }) => ({
-    content: undefined, user_id: userId, deal_id: null, person_id: null, org_id: null, lead_id: null,
-    pinned_to_deal_flag: false, pinned_to_person_flag: false, pinned_to_organization_flag: false, pinned_to_lead_flag: false,
+    content: undefined,
+    user_id: userId,
+    deal_id: null,
+    person_id: null,
+    org_id: null,
+    lead_id: null,
+    pinned_to_deal_flag: false,
+    pinned_to_person_flag: false,
+    pinned_to_organization_flag: false,
+    pinned_to_lead_flag: false,
   }),
   system: () => ({ active_flag: true }),
   invalid: (r) =>
@@ -163,4 +235,8 @@ export const RESOURCES: Record<ResourceName, ResourceDefinition> = {
 export const RESOURCES_BY_PATH = new Map(Object.values(RESOURCES).map((def) => [`${def.version}/${def.name}`, def]));
 
 /** v1 paths that v2 replaced; out of support since 2026-08-01. */
-export const RETIRED_V1 = new Set<string>(Object.values(RESOURCES).filter((def) => def.version === 'v2').map((def) => def.name));
+export const RETIRED_V1 = new Set<string>(
+  Object.values(RESOURCES)
+    .filter((def) => def.version === 'v2')
+    .map((def) => def.name),
+);

@@ -201,7 +201,10 @@ export class WebhookDeliveries {
     const timer = new AbortController();
     const onClose = (): void => aborter.abort();
     this.closing.signal.addEventListener('abort', onClose, { once: true });
-    clock.sleep(DELIVERY_RULES.timeoutMs, timer.signal).then(() => aborter.abort(), () => undefined);
+    clock.sleep(DELIVERY_RULES.timeoutMs, timer.signal).then(
+      () => aborter.abort(),
+      () => undefined,
+    );
     this.inFlight++;
     this.counts.attempts++;
     let status: number;
@@ -225,7 +228,16 @@ export class WebhookDeliveries {
     if (aborter.signal.aborted) status = 0;
     hook.lastDeliveryTime = at;
     hook.lastHttpStatus = status;
-    this.record({ webhookId: hook.id, eventId: meta.id as string, action: meta.action as PipedriveEmulatorWebhookAttempt['action'], entity: meta.entity as string, entityId: meta.entity_id as string, attempt: meta.attempt as number, status, at });
+    this.record({
+      webhookId: hook.id,
+      eventId: meta.id as string,
+      action: meta.action as PipedriveEmulatorWebhookAttempt['action'],
+      entity: meta.entity as string,
+      entityId: meta.entity_id as string,
+      attempt: meta.attempt as number,
+      status,
+      at,
+    });
     return status;
   }
 
@@ -282,5 +294,15 @@ function permittedUsers(change: DataChange, record: Item, hook: Hook): string[] 
 }
 
 function zeroCounts(): PipedriveEmulatorWebhookCounts {
-  return { deliveries: 0, attempts: 0, succeeded: 0, failedAttempts: 0, firstTryFailures: 0, exhausted: 0, bans: 0, lost: 0, expiredWebhooks: 0 };
+  return {
+    deliveries: 0,
+    attempts: 0,
+    succeeded: 0,
+    failedAttempts: 0,
+    firstTryFailures: 0,
+    exhausted: 0,
+    bans: 0,
+    lost: 0,
+    expiredWebhooks: 0,
+  };
 }

@@ -82,5 +82,12 @@ export interface PipedriveEmulatorWebhook {
  */
 export type PipedriveEmulatorUiChange =
   | { action: 'create'; companyId: number; userId: number; resource: PipedriveEmulatorResource; fields: Record<string, unknown> }
-  | { action: 'change'; companyId: number; userId: number; resource: PipedriveEmulatorResource; id: number | string; fields: Record<string, unknown> }
+  | {
+      action: 'change';
+      companyId: number;
+      userId: number;
+      resource: PipedriveEmulatorResource;
+      id: number | string;
+      fields: Record<string, unknown>;
+    }
   | { action: 'delete'; companyId: number; userId: number; resource: PipedriveEmulatorResource; id: number | string };

@@ -61,7 +61,10 @@ export class WebhookRegistry {
   /** Webhooks of a company subscribed to this event (wildcards match anything). */
   matching(companyId: number, action: string, entity: string): Hook[] {
     return [...this.hooks.values()].filter(
-      (h) => h.companyId === companyId && (h.eventAction === '*' || h.eventAction === action) && (h.eventObject === '*' || h.eventObject === entity),
+      (h) =>
+        h.companyId === companyId &&
+        (h.eventAction === '*' || h.eventAction === action) &&
+        (h.eventObject === '*' || h.eventObject === entity),
     );
   }
 
@@ -120,7 +123,13 @@ export class WebhookRoutes {
   constructor(private readonly deps: WebhookRoutesDeps) {}
 
   handle(method: string, idPart: string | undefined, body: unknown, owner: ScopedOwner): Reply {
-    if (!owner.scope.split(',').map((s) => s.trim()).includes(WEBHOOKS_SCOPE)) return apiError(403, 'Scope and URL mismatch');
+    if (
+      !owner.scope
+        .split(',')
+        .map((s) => s.trim())
+        .includes(WEBHOOKS_SCOPE)
+    )
+      return apiError(403, 'Scope and URL mismatch');
     if (idPart === undefined) {
       if (method === 'GET') return okStatus(200, this.deps.registry.ownedBy(owner).map(view));
       if (method === 'POST') return this.create(body, owner);
@@ -141,7 +150,11 @@ export class WebhookRoutes {
     const problem = this.invalid(input);
     if (problem) return badRequest(problem);
     if (this.deps.registry.ownedBy(owner).length >= MAX_WEBHOOKS_PER_USER) {
-      return apiError(400, `Webhooks limit reached: a user can have at most ${MAX_WEBHOOKS_PER_USER} webhooks`, 'ERR_WEBHOOKS_LIMIT_REACHED');
+      return apiError(
+        400,
+        `Webhooks limit reached: a user can have at most ${MAX_WEBHOOKS_PER_USER} webhooks`,
+        'ERR_WEBHOOKS_LIMIT_REACHED',
+      );
     }
     const hook = this.deps.registry.add({
       companyId: owner.companyId,
@@ -160,18 +173,27 @@ export class WebhookRoutes {
 
   private invalid(input: Record<string, unknown>): string | undefined {
     const { subscription_url: url, event_action: action, event_object: object, version = '2.0', user_id: userId } = input;
-    if (version !== '2.0') return `Validation failed: version: The emulator serves webhooks version 2.0 only (got ${JSON.stringify(version)})`;
-    if (typeof url !== 'string' || !URL.canParse(url)) return "Validation failed: subscription_url: Parameter 'subscription_url' must be a valid URL";
+    if (version !== '2.0')
+      return `Validation failed: version: The emulator serves webhooks version 2.0 only (got ${JSON.stringify(version)})`;
+    if (typeof url !== 'string' || !URL.canParse(url))
+      return "Validation failed: subscription_url: Parameter 'subscription_url' must be a valid URL";
     const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return "Validation failed: subscription_url: Parameter 'subscription_url' must be an http(s) URL";
-    if (this.deps.isPipedriveUrl(parsed)) return "Validation failed: subscription_url: Pipedrive API URLs can't be used as subscription_url";
-    if (typeof action !== 'string' || !V2_ACTIONS.includes(action)) return `Validation failed: event_action: Must be one of ${V2_ACTIONS.join(', ')}`;
-    if (typeof object === 'string' && V1_ONLY_OBJECTS.includes(object)) return `Validation failed: event_object: '${object}' is not supported by webhooks version 2.0`;
-    if (typeof object !== 'string' || !V2_OBJECTS.includes(object)) return `Validation failed: event_object: Must be one of ${V2_OBJECTS.join(', ')}`;
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      return "Validation failed: subscription_url: Parameter 'subscription_url' must be an http(s) URL";
+    if (this.deps.isPipedriveUrl(parsed))
+      return "Validation failed: subscription_url: Pipedrive API URLs can't be used as subscription_url";
+    if (typeof action !== 'string' || !V2_ACTIONS.includes(action))
+      return `Validation failed: event_action: Must be one of ${V2_ACTIONS.join(', ')}`;
+    if (typeof object === 'string' && V1_ONLY_OBJECTS.includes(object))
+      return `Validation failed: event_object: '${object}' is not supported by webhooks version 2.0`;
+    if (typeof object !== 'string' || !V2_OBJECTS.includes(object))
+      return `Validation failed: event_object: Must be one of ${V2_OBJECTS.join(', ')}`;
     for (const field of ['http_auth_user', 'http_auth_password'] as const) {
-      if (input[field] !== undefined && input[field] !== null && typeof input[field] !== 'string') return `Validation failed: ${field}: Expected a string`;
+      if (input[field] !== undefined && input[field] !== null && typeof input[field] !== 'string')
+        return `Validation failed: ${field}: Expected a string`;
     }
-    if (userId !== undefined && (!Number.isInteger(userId) || (userId as number) < 1)) return 'Validation failed: user_id: Expected a positive integer';
+    if (userId !== undefined && (!Number.isInteger(userId) || (userId as number) < 1))
+      return 'Validation failed: user_id: Expected a positive integer';
     return undefined;
   }
 }

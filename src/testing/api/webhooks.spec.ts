@@ -4,7 +4,12 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, PipedriveEmulator, type PipedriveEmulatorOptions } from '../index.js';
 
-const ADMIN_APP = { clientId: 'hooks-app', clientSecret: 'hooks-secret', redirectUri: 'http://127.0.0.1:9/cb', scope: 'base,deals:full,contacts:full,admin' };
+const ADMIN_APP = {
+  clientId: 'hooks-app',
+  clientSecret: 'hooks-secret',
+  redirectUri: 'http://127.0.0.1:9/cb',
+  scope: 'base,deals:full,contacts:full,admin',
+};
 const PLAIN_APP = { clientId: 'plain-app', clientSecret: 'plain-secret', redirectUri: 'http://127.0.0.1:9/cb' };
 const CREDENTIALS = { http_auth_user: 'pd-hook', http_auth_password: 'a-long-random-password' };
 const MINUTE = 60_000;
@@ -75,7 +80,14 @@ describe('Emulator app webhooks', () => {
   };
   const subscribe = (auth: string, event: string, extra: Json = {}) => {
     const [event_action, event_object] = event.split('.');
-    return call(auth, 'POST', '/api/v1/webhooks', { subscription_url: receiver.url, event_action, event_object, version: '2.0', ...CREDENTIALS, ...extra });
+    return call(auth, 'POST', '/api/v1/webhooks', {
+      subscription_url: receiver.url,
+      event_action,
+      event_object,
+      version: '2.0',
+      ...CREDENTIALS,
+      ...extra,
+    });
   };
 
   beforeEach(async () => {
@@ -102,9 +114,19 @@ describe('Emulator app webhooks', () => {
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ success: true });
       expect(res.body.data).toMatchObject({
-        id: expect.any(Number), company_id: 1, owner_id: 1, user_id: 1, event_action: '*', event_object: 'deal',
-        subscription_url: receiver.url, version: '2.0', is_active: 1, type: 'application',
-        add_time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), remove_time: null, http_auth_user: 'pd-hook',
+        id: expect.any(Number),
+        company_id: 1,
+        owner_id: 1,
+        user_id: 1,
+        event_action: '*',
+        event_object: 'deal',
+        subscription_url: receiver.url,
+        version: '2.0',
+        is_active: 1,
+        type: 'application',
+        add_time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        remove_time: null,
+        http_auth_user: 'pd-hook',
       });
     });
 
@@ -212,11 +234,23 @@ describe('Emulator app webhooks', () => {
       expect(receiver.received[0]!.headers['content-type']).toMatch(/^application\/json/);
       const [create, change, remove] = receiver.deliveries as [Json, Json, Json];
       expect(create.meta).toEqual({
-        action: 'create', entity: 'deal', entity_id: String(created.id), company_id: '1', user_id: '1',
-        id: expect.stringMatching(/^[0-9a-f-]{36}$/), correlation_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/), type: 'application', version: '2.0',
-        webhook_id: String(hook.id), webhook_owner_id: '1', change_source: 'api', attempt: 1, is_bulk_edit: false,
-        host: 'company1.pipedrive.com', permitted_user_ids: ['1'],
+        action: 'create',
+        entity: 'deal',
+        entity_id: String(created.id),
+        company_id: '1',
+        user_id: '1',
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        correlation_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+        type: 'application',
+        version: '2.0',
+        webhook_id: String(hook.id),
+        webhook_owner_id: '1',
+        change_source: 'api',
+        attempt: 1,
+        is_bulk_edit: false,
+        host: 'company1.pipedrive.com',
+        permitted_user_ids: ['1'],
       });
       expect(create.data).toMatchObject({ id: created.id, title: 'Big one', value: 100, custom_fields: {} });
       expect(create.previous).toBeNull();
@@ -245,7 +279,9 @@ describe('Emulator app webhooks', () => {
       await call(auth, 'POST', '/api/v2/pipelines', { name: 'Second' }); // no v2 webhook object
       await emu.webhooksSettled();
       const seen = receiver.deliveries.map((d) => `${d.meta.action}.${d.meta.entity}`).sort();
-      expect(seen).toEqual(['change.person', 'create.activity', 'create.lead', 'create.note', 'create.organization', 'create.person', 'create.product'].sort());
+      expect(seen).toEqual(
+        ['change.person', 'create.activity', 'create.lead', 'create.note', 'create.organization', 'create.person', 'create.product'].sort(),
+      );
       expect(receiver.deliveries.find((d) => d.meta.entity === 'lead')!.meta.entity_id).toBe(lead.id);
     });
 
@@ -254,7 +290,12 @@ describe('Emulator app webhooks', () => {
       await subscribe(tokenOf(ADMIN_APP.clientId, 1, 2), '*.*');
       const own = await new Receiver().start();
       try {
-        await call(tokenOf(), 'POST', '/api/v1/webhooks', { subscription_url: own.url, event_action: '*', event_object: '*', version: '2.0' });
+        await call(tokenOf(), 'POST', '/api/v1/webhooks', {
+          subscription_url: own.url,
+          event_action: '*',
+          event_object: '*',
+          version: '2.0',
+        });
         await call(tokenOf(), 'POST', '/api/v2/deals', { title: 'Company 1 only' });
         await emu.webhooksSettled();
         expect(receiver.deliveries).toEqual([]);
@@ -270,7 +311,9 @@ describe('Emulator app webhooks', () => {
       await subscribe(tokenOf(), '*.*');
       const deal = emu.changeInUi({ action: 'create', companyId: 1, userId: 7, resource: 'deals', fields: { title: 'From the UI' } })!;
       emu.changeInUi({ action: 'change', companyId: 1, userId: 7, resource: 'deals', id: deal.id, fields: { status: 'won' } });
-      expect(() => emu.changeInUi({ action: 'change', companyId: 1, userId: 7, resource: 'deals', id: 999, fields: {} })).toThrow(/not found/);
+      expect(() => emu.changeInUi({ action: 'change', companyId: 1, userId: 7, resource: 'deals', id: 999, fields: {} })).toThrow(
+        /not found/,
+      );
       await emu.webhooksSettled();
       expect(receiver.deliveries.map((d) => [d.meta.action, d.meta.change_source, d.meta.user_id])).toEqual([
         ['create', 'app', '7'],
@@ -301,7 +344,14 @@ describe('Emulator app webhooks', () => {
       await emu.webhooksSettled();
       expect(receiver.deliveries.map((d) => d.meta.attempt)).toEqual([1, 2, 3, 4]);
       expect(new Set(receiver.deliveries.map((d) => d.meta.id)).size).toBe(1);
-      expect(emu.webhookCounts).toMatchObject({ deliveries: 1, attempts: 4, failedAttempts: 3, firstTryFailures: 1, succeeded: 1, exhausted: 0 });
+      expect(emu.webhookCounts).toMatchObject({
+        deliveries: 1,
+        attempts: 4,
+        failedAttempts: 3,
+        firstTryFailures: 1,
+        succeeded: 1,
+        exhausted: 0,
+      });
       expect(emu.webhookAttempts.map((a) => a.status)).toEqual([500, 500, 500, 204]);
     });
 
@@ -341,7 +391,10 @@ describe('Emulator app webhooks', () => {
       receiver.answer = (n) => (n === 1 ? 302 : 200);
       await call(tokenOf(), 'POST', '/api/v2/deals', { title: 'Moved' });
       await emu.webhooksSettled();
-      expect(emu.webhookAttempts.map((a) => [a.attempt, a.status])).toEqual([[1, 302], [2, 200]]);
+      expect(emu.webhookAttempts.map((a) => [a.attempt, a.status])).toEqual([
+        [1, 302],
+        [2, 200],
+      ]);
       expect(emu.webhookCounts).toMatchObject({ firstTryFailures: 1, succeeded: 1 });
     });
 

@@ -29,9 +29,19 @@ describe('emulator app extensions', () => {
   });
 
   it('frames the app URL with the query Pipedrive sends', async () => {
-    const url = new URL(await emu.extensions.frameUrl({ appUrl: 'https://app.example/panel?keep=1', companyId: 3, userId: 4, selectedIds: [7, 8] }, 'inst-1'));
+    const url = new URL(
+      await emu.extensions.frameUrl({ appUrl: 'https://app.example/panel?keep=1', companyId: 3, userId: 4, selectedIds: [7, 8] }, 'inst-1'),
+    );
     expect(Object.fromEntries(url.searchParams)).toMatchObject({
-      keep: '1', id: 'inst-1', resource: 'deal', view: 'details', userId: '4', companyId: '3', selectedIds: '7,8', isShared: 'false', theme: 'light',
+      keep: '1',
+      id: 'inst-1',
+      resource: 'deal',
+      view: 'details',
+      userId: '4',
+      companyId: '3',
+      selectedIds: '7,8',
+      isShared: 'false',
+      theme: 'light',
     });
     expect(url.searchParams.get('token')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
   });

@@ -190,7 +190,15 @@ export class PipedriveEmulatorExtensions {
       theme: q.get('theme') === 'dark' ? 'dark' : undefined,
     };
     const frameUrl = await this.frameUrl(view, extensionId);
-    const html = hostPage({ frameUrl, extensionId, session, companyId, userId, resource: view.resource ?? 'deal', selectedIds: (view.selectedIds ?? []).map(String) });
+    const html = hostPage({
+      frameUrl,
+      extensionId,
+      session,
+      companyId,
+      userId,
+      resource: view.resource ?? 'deal',
+      selectedIds: (view.selectedIds ?? []).map(String),
+    });
     ex.send(200, html, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   }
 

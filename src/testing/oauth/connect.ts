@@ -1,10 +1,6 @@
 import { request } from 'undici';
 import { PipedriveEmulatorError } from '../emulator.errors.js';
-import type {
-  PipedriveEmulatorConnectOptions,
-  PipedriveEmulatorConnected,
-  PipedriveEmulatorUser,
-} from '../emulator.types.js';
+import type { PipedriveEmulatorConnectOptions, PipedriveEmulatorConnected, PipedriveEmulatorUser } from '../emulator.types.js';
 import type { PipedriveConnectedBody } from '../../auth/pipedrive-auth.controller.js';
 
 /** A Nest application (listening), or anything else that can tell its base URL. */
@@ -38,7 +34,7 @@ export async function connect(
   const { startPath = '/auth/pipedrive', ...user } = options;
   const base = (typeof app === 'string' ? app : await app.getUrl()).replace(/\/+$/, '');
   const started = await get(`${base}${startPath.startsWith('/') ? '' : '/'}${startPath}`);
-  const authorizeUrl = expectRedirect(started, `GET ${startPath}`, 'the emulator\'s /oauth/authorize');
+  const authorizeUrl = expectRedirect(started, `GET ${startPath}`, "the emulator's /oauth/authorize");
   if (authorizeUrl.origin !== new URL(side.url).origin || authorizeUrl.pathname !== '/oauth/authorize') {
     throw new PipedriveEmulatorError(
       `GET ${startPath} redirected to ${authorizeUrl.origin}${authorizeUrl.pathname}, not to this emulator: set the module's oauthBaseUrl to emulator.url (${side.url}).`,
@@ -49,7 +45,7 @@ export async function connect(
   else side.approveState(state, user);
   try {
     const approved = await get(authorizeUrl.toString());
-    const redirect = expectRedirect(approved, 'The emulator\'s /oauth/authorize', 'the app\'s callback');
+    const redirect = expectRedirect(approved, "The emulator's /oauth/authorize", "the app's callback");
     // Delivered to the app that started the flow, so it may listen on any port whatever its redirectUri says.
     const callbackUrl = new URL(`${redirect.pathname}${redirect.search}`, new URL(base).origin);
     const back = await get(callbackUrl.toString(), cookieHeader(started.setCookies));

@@ -28,11 +28,7 @@ export function parseForm(ex: Exchange, body: string | undefined): URLSearchPara
  * answers token errors, invalid_client included, with HTTP 400 (RFC 6749 would allow 401 here;
  * `failNextToken(1, 401)` gives that shape too, for clients that must handle both).
  */
-export function authenticateApp(
-  ex: Exchange,
-  form: URLSearchParams | undefined,
-  grants: Grants,
-): Required<PipedriveEmulatorApp> | Reply {
+export function authenticateApp(ex: Exchange, form: URLSearchParams | undefined, grants: Grants): Required<PipedriveEmulatorApp> | Reply {
   if (!form) return invalidRequest(`content type must be ${FORM}`);
   const header = ex.req.headers.authorization ?? '';
   if (header.slice(0, 6).toLowerCase() !== 'basic ') {

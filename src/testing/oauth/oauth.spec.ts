@@ -24,7 +24,8 @@ describe('PipedriveEmulator OAuth', () => {
     await res.body.dump();
     return new URL(String(res.headers.location)).searchParams.get('code')!;
   };
-  const exchange = (code: string, redirectUri = CLIENT.redirectUri) => token({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
+  const exchange = (code: string, redirectUri = CLIENT.redirectUri) =>
+    token({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
   const json = async (res: Awaited<ReturnType<typeof request>>) => (await res.body.json()) as Record<string, unknown>;
 
   describe('authorize', () => {
@@ -67,8 +68,12 @@ describe('PipedriveEmulator OAuth', () => {
       expect(res.statusCode).toBe(200);
       const body = await json(res);
       expect(body).toEqual({
-        access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer',
-        scope: expect.stringContaining('base'), expires_in: 3599, api_domain: emu.url,
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        token_type: 'Bearer',
+        scope: expect.stringContaining('base'),
+        expires_in: 3599,
+        api_domain: emu.url,
       });
       const me = await request(`${emu.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${body.access_token}` } });
       expect((await json(me)).data).toMatchObject({ id: 8, name: 'Ann', company_id: 77, company_name: 'Acme' });
@@ -99,7 +104,13 @@ describe('PipedriveEmulator OAuth', () => {
     it('requires HTTP Basic: credentials in the body only are invalid_client', async () => {
       const code = await newCode();
       const res = await token(
-        { grant_type: 'authorization_code', code, redirect_uri: CLIENT.redirectUri, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret },
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: CLIENT.redirectUri,
+          client_id: CLIENT.clientId,
+          client_secret: CLIENT.clientSecret,
+        },
         { 'content-type': FORM },
       );
       expect(res.statusCode).toBe(400);
@@ -108,7 +119,10 @@ describe('PipedriveEmulator OAuth', () => {
 
     it('refuses a wrong client secret with 400 invalid_client, as Pipedrive does', async () => {
       const wrong = `Basic ${Buffer.from(`${CLIENT.clientId}:nope`).toString('base64')}`;
-      const res = await token({ grant_type: 'authorization_code', code: await newCode(), redirect_uri: CLIENT.redirectUri }, { authorization: wrong, 'content-type': FORM });
+      const res = await token(
+        { grant_type: 'authorization_code', code: await newCode(), redirect_uri: CLIENT.redirectUri },
+        { authorization: wrong, 'content-type': FORM },
+      );
       expect(res.statusCode).toBe(400);
       expect(await json(res)).toMatchObject({ success: false, error: 'invalid_client' });
     });
@@ -174,7 +188,11 @@ describe('PipedriveEmulator OAuth', () => {
 
   describe('revoke', () => {
     const revoke = (tokenValue: string, hint = 'refresh_token') =>
-      request(`${emu.url}/oauth/revoke`, { method: 'POST', headers: { authorization: BASIC, 'content-type': FORM }, body: new URLSearchParams({ token: tokenValue, token_type_hint: hint }).toString() });
+      request(`${emu.url}/oauth/revoke`, {
+        method: 'POST',
+        headers: { authorization: BASIC, 'content-type': FORM },
+        body: new URLSearchParams({ token: tokenValue, token_type_hint: hint }).toString(),
+      });
 
     it('kills the refresh token and its access tokens (an uninstall)', async () => {
       const tokens = emu.grant({ clientId: CLIENT.clientId, companyId: 1, userId: 1 });
