@@ -2,14 +2,15 @@ import type { Reply } from '../emulator.server.js';
 import { apiError, badRequest } from './envelope.js';
 import { isoMillis } from './resource-definition.js';
 import type { PipedriveEmulatorWebhook } from './webhook.types.js';
+import { MAX_WEBHOOKS_PER_USER } from '../../webhooks/pipedrive-webhooks.options.js';
+import { WEBHOOK_ACTIONS, WEBHOOK_OBJECTS } from '../../webhooks/webhook-event-pattern.js';
 import type { Owner } from '../oauth/grants.js';
 
-/** Pipedrive's cap on webhooks per user (app webhooks: per app and user). */
-export const MAX_WEBHOOKS_PER_USER = 40;
 /** The scope Pipedrive requires of an app's token to manage app webhooks. */
 export const WEBHOOKS_SCOPE = 'admin';
-export const V2_ACTIONS: readonly string[] = ['create', 'change', 'delete', '*'];
-export const V2_OBJECTS: readonly string[] = ['activity', 'deal', 'lead', 'note', 'organization', 'person', 'product', 'user', '*'];
+// Pipedrive's rules, written once in the library and enforced here as Pipedrive enforces them.
+export const V2_ACTIONS: readonly string[] = [...WEBHOOK_ACTIONS, '*'];
+export const V2_OBJECTS: readonly string[] = [...WEBHOOK_OBJECTS, '*'];
 /** Objects only webhooks version 1.0 know; asking for them with version 2.0 is refused. */
 const V1_ONLY_OBJECTS: readonly string[] = ['pipeline', 'stage', 'activityType'];
 
