@@ -26,6 +26,7 @@ async function connectRedis(): Promise<Redis> {
     throw new Error(
       `Redis is unreachable at ${REDIS_URL} (${(error as Error).message}); these tests need it. Start it with ` +
         '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no` or set TEST_REDIS_URL.',
+      { cause: error },
     );
   }
   return redis;

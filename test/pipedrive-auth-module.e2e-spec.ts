@@ -373,7 +373,7 @@ describe('pending states', () => {
   it('refuses a state once its signed expiry has passed on the clock', async () => {
     const step = await authorize(app);
     const ttl = app.app.get<ResolvedPipedriveOptions>(PIPEDRIVE_OPTIONS).stateTtlSeconds;
-    clock.advance(ttl * 1000 + 1);
+    await clock.advance(ttl * 1000 + 1);
     const answer = await callback(step);
     expect(answer.status).toBe(403);
     expect(answer.json()).toMatchObject({ error: 'invalid_state', message: expect.stringContaining('expired') });

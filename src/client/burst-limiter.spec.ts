@@ -19,7 +19,7 @@ async function goesNow(limiter: BurstLimiter): Promise<boolean> {
  * allows `limit` in flight; then the window empties.
  */
 async function warmUp(limiter: BurstLimiter, limit: number): Promise<void> {
-  limiter.acquire();
+  void limiter.acquire(); // the first send of the window goes at once
   limiter.release(5, 200, { limit, remaining: limit - 1, resetSeconds: 2 });
   await clock.advance(BURST_WINDOW_MS + 100);
   for (let i = 1; i < limit; i++) {
@@ -56,7 +56,7 @@ describe('BurstLimiter', () => {
 
   it('lets a waiting request go once the oldest send has left the window', async () => {
     const limiter = new BurstLimiter(clock);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     limiter.release(5, 200, { limit: 1, remaining: 0, resetSeconds: 2 });
     let went = false;
     void limiter.acquire()!.then(() => (went = true));
@@ -68,7 +68,7 @@ describe('BurstLimiter', () => {
 
   it('does not pace a server that sends no rate-limit headers', async () => {
     const limiter = new BurstLimiter(clock);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     limiter.release(5, 200, { limit: undefined, remaining: undefined, resetSeconds: undefined });
     for (let i = 0; i < 1_000; i++) expect(limiter.acquire()).toBeUndefined();
   });
@@ -76,7 +76,7 @@ describe('BurstLimiter', () => {
   it('holds back when the headers show another process using the same token', async () => {
     const limiter = new BurstLimiter(clock);
     await warmUp(limiter, 10);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     // Our log has 1 send; the server counts 10 of 10: the other 9 arrived just now and stay a window.
     limiter.release(5, 200, { limit: 10, remaining: 0, resetSeconds: 1 });
     let went = false;
@@ -89,7 +89,7 @@ describe('BurstLimiter', () => {
 
   it('holds every request during a pause', async () => {
     const limiter = new BurstLimiter(clock);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     limiter.release(5, 200, { limit: 100, remaining: 99 });
     limiter.pause(clock.now() + 500);
     let went = false;
@@ -102,7 +102,7 @@ describe('BurstLimiter', () => {
 
   it('rejects a waiting request whose signal aborts, and forgets it', async () => {
     const limiter = new BurstLimiter(clock);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     const controller = new AbortController();
     const waiting = limiter.acquire(controller.signal)!;
     controller.abort(new Error('stop'));
@@ -114,7 +114,7 @@ describe('BurstLimiter', () => {
   it('counts a 429 as not admitted and halves its share of the limit', async () => {
     const limiter = new BurstLimiter(clock);
     await warmUp(limiter, 4);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     limiter.release(5, 200, { limit: 4, remaining: 3 });
     for (let i = 0; i < 3; i++) expect(limiter.acquire()).toBeUndefined();
     limiter.release(5, 429, { limit: 4, remaining: 0 }); // another instance took the capacity
@@ -151,7 +151,7 @@ describe('BurstLimiter with other callers on the token', () => {
   it('uses what another caller leaves once its requests have left the window', async () => {
     const limiter = new BurstLimiter(clock);
     await warmUp(limiter, 10);
-    limiter.acquire();
+    void limiter.acquire(); // the first send of the window goes at once
     limiter.release(5, 200, { limit: 10, remaining: 1, resetSeconds: 1 }); // 8 by someone else
     let sent = 0;
     while (await goesNow(limiter)) sent += 1;
