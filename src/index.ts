@@ -85,11 +85,7 @@ export {
 
 // App extensions: verified extension tokens, framing, JSON panels
 export { PipedriveExtensionsModule } from './extensions/pipedrive-extensions.module.js';
-export {
-  PIPEDRIVE_EXTENSIONS_ASYNC_OPTIONS_TYPE,
-  PIPEDRIVE_EXTENSIONS_OPTIONS_TYPE,
-  type PipedriveExtensionsModuleExtras,
-} from './extensions/pipedrive-extensions.module-definition.js';
+export type { PipedriveExtensionsModuleExtras } from './extensions/pipedrive-extensions.module-definition.js';
 export type { PipedriveExtensionsModuleOptions, ResolvedPipedriveExtensionsOptions } from './extensions/pipedrive-extensions.options.js';
 export {
   InjectPipedriveExtensionsOptions,
@@ -114,7 +110,6 @@ export * from './extensions/json-panel.js';
 // Webhooks v2: registration, receiver, inbox, handlers
 export { PipedriveWebhooksModule } from './webhooks/pipedrive-webhooks.module.js';
 export type { PipedriveWebhooksModuleExtras } from './webhooks/pipedrive-webhooks.module-definition.js';
-export { PIPEDRIVE_WEBHOOKS_ASYNC_OPTIONS_TYPE, PIPEDRIVE_WEBHOOKS_OPTIONS_TYPE } from './webhooks/pipedrive-webhooks.module-definition.js';
 export {
   MAX_WEBHOOKS_PER_USER,
   WEBHOOK_DEFAULTS,

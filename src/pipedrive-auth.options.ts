@@ -192,6 +192,7 @@ export interface PipedriveMetricsOptions {
   prefix?: string;
 }
 
+/** Options of the background refresh sweep (`options.refreshSweep`). */
 export interface PipedriveRefreshSweepOptions {
   /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */
   intervalSeconds: number;

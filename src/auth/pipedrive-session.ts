@@ -55,6 +55,7 @@ export class PipedriveSession implements OnModuleDestroy {
     });
   }
 
+  /** Stops listening to connection events. */
   onModuleDestroy(): void {
     this.unsubscribe();
   }

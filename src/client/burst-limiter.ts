@@ -334,7 +334,9 @@ function insertSorted(log: number[], head: number, at: number, count: number): n
  */
 export interface PipedriveRedis {
   readonly status: string;
+  /** Runs a cached Lua script (ioredis `evalsha`). */
   evalsha(sha: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /** Runs a Lua script (ioredis `eval`), used once to load the script. */
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
 }
 

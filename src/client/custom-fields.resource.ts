@@ -52,10 +52,12 @@ export class PipedriveCustomFieldsResource<T, TInput, F extends object, TId exte
     this.entity = customFieldEntity(resource.path);
   }
 
+  /** One record by id, its custom fields readable by name. */
   async get(id: TId, options?: PipedriveRequestOptions): Promise<PipedriveWithCustomFields<T, F>> {
     return this.withCustom(await this.resource.get(id, options));
   }
 
+  /** One page of records, with Pipedrive's `additional_data`. */
   async list(
     query?: PipedriveQuery,
     options?: PipedriveRequestOptions,
@@ -66,20 +68,24 @@ export class PipedriveCustomFieldsResource<T, TInput, F extends object, TId exte
     return { ...page, data };
   }
 
+  /** Every record, page by page, as an async iterator. */
   async *iterate(query?: PipedriveQuery, options?: ListOptions): AsyncGenerator<PipedriveWithCustomFields<T, F>, void, undefined> {
     for await (const record of this.resource.iterate(query, options)) yield await this.withCustom(record);
   }
 
+  /** Every record, collected. */
   async all(query?: PipedriveQuery, options?: ListOptions): Promise<Array<PipedriveWithCustomFields<T, F>>> {
     const out: Array<PipedriveWithCustomFields<T, F>> = [];
     for await (const record of this.iterate(query, options)) out.push(record);
     return out;
   }
 
+  /** Creates a record; `custom` sets custom fields by name. */
   async create(input: PipedriveCustomFieldsInput<TInput, F>, options?: PipedriveRequestOptions): Promise<PipedriveWithCustomFields<T, F>> {
     return this.withCustom(await this.resource.create((await this.toBody(input)) as TInput, options));
   }
 
+  /** Updates a record; `custom` sets custom fields by name. */
   async update(
     id: TId,
     changes: Partial<PipedriveCustomFieldsInput<TInput, F>>,

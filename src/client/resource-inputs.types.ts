@@ -32,6 +32,7 @@ export interface PipedriveOrganizationInput {
   custom_fields?: PipedriveCustomFields;
 }
 
+/** Fields accepted when creating or updating a product. */
 export interface PipedriveProductInput {
   name: string;
   code?: string | null;

@@ -94,6 +94,7 @@ export interface PipedriveStage {
   is_deleted: boolean;
 }
 
+/** A product as Pipedrive's v2 API returns it. */
 export interface PipedriveProduct {
   id: number;
   name: string;

@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { PipedriveExtensionsModuleOptions } from './pipedrive-extensions.options.js';
 
+/** Extras of `PipedriveExtensionsModule.forRoot/forRootAsync` beside the options. */
 export interface PipedriveExtensionsModuleExtras {
   /** Register the module globally. @default false */
   isGlobal: boolean;

@@ -26,6 +26,7 @@ import { PipedriveExtensionTokenVerifier } from './pipedrive-extension-token.js'
   exports: [PIPEDRIVE_EXTENSIONS_OPTIONS, PipedriveExtensionTokenVerifier, PipedriveExtensionGuard],
 })
 export class PipedriveExtensionsModule extends ConfigurablePipedriveExtensionsModule implements NestModule {
+  /** Applies the framing policy to every route: extension pages may be framed by Pipedrive, others by no one. */
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(PipedriveFramingMiddleware).forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
   }

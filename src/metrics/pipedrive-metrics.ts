@@ -144,26 +144,32 @@ export class PipedriveMetrics implements PipedriveWebhookMetrics {
     this.prom.apiDuration.observe({ method, path }, seconds);
   }
 
+  /** Counts a 429, by kind (burst window or daily budget). */
   rateLimited(kind: 'burst' | 'budget'): void {
     this.prom?.rateLimited.inc({ kind });
   }
 
+  /** Counts a retry, by reason. */
   retry(reason: PipedriveRetryReason): void {
     this.prom?.retries.inc({ reason });
   }
 
+  /** Adds time spent waiting (pacing, back-off), by reason. */
   waited(reason: PipedriveWaitReason, seconds: number): void {
     if (seconds > 0) this.prom?.waitSeconds.inc({ reason }, seconds);
   }
 
+  /** Counts a token cache lookup, hit or miss. */
   tokenCache(hit: boolean): void {
     this.prom?.tokenCache.inc({ result: hit ? 'hit' : 'miss' });
   }
 
+  /** Counts a token refresh, by reason. */
   tokenRefreshed(reason: string): void {
     this.prom?.refreshes.inc({ reason });
   }
 
+  /** Counts a failed token refresh, by reason. */
   tokenRefreshFailed(reason: 'invalid_grant' | 'token_endpoint' | 'network' | 'other'): void {
     this.prom?.refreshFailures.inc({ reason });
   }

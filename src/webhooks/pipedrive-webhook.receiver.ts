@@ -52,10 +52,12 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
+  /** Stops listening to connection events. */
   onModuleDestroy(): void {
     this.unsubscribe?.();
   }
 
+  /** Forgets a revoked connection's cached credentials, and mounts the receiver route ahead of the body parser. */
   onModuleInit(): void {
     this.unsubscribe = this.events.on((event) => {
       if (event.type !== PIPEDRIVE_EVENTS.revoked) return;

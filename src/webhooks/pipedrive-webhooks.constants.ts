@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 
 /** Injection token of the resolved {@link ResolvedPipedriveWebhooksOptions}. */
 export const PIPEDRIVE_WEBHOOKS_OPTIONS = Symbol('PIPEDRIVE_WEBHOOKS_OPTIONS');
+/** Injects {@link ResolvedPipedriveWebhooksOptions}. */
 export const InjectPipedriveWebhooksOptions = (): ParameterDecorator => Inject(PIPEDRIVE_WEBHOOKS_OPTIONS);
 
 /** Metadata key `@OnPipedriveWebhook()` writes on a handler method. */

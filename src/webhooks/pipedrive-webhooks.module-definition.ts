@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { PipedriveWebhooksModuleOptions } from './pipedrive-webhooks.options.js';
 
+/** Extras of `PipedriveWebhooksModule.forRoot/forRootAsync` beside the options. */
 export interface PipedriveWebhooksModuleExtras {
   /** Register the module globally. @default false */
   isGlobal: boolean;

@@ -89,6 +89,7 @@ export const WEBHOOK_DEFAULTS = {
 /** Pipedrive's limit of app webhooks per user. */
 export const MAX_WEBHOOKS_PER_USER = 40;
 
+/** The webhook options after validation, defaults filled in (injected with `@InjectPipedriveWebhooksOptions()`). */
 export interface ResolvedPipedriveWebhooksOptions extends Required<
   Omit<PipedriveWebhooksModuleOptions, 'subscriptionUrl' | 'reconcileIntervalSeconds'>
 > {

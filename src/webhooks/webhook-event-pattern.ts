@@ -3,7 +3,9 @@ export const WEBHOOK_ACTIONS = ['create', 'change', 'delete'] as const;
 /** v2 webhook objects (pipeline, stage and activityType are v1-only). */
 export const WEBHOOK_OBJECTS = ['activity', 'deal', 'lead', 'note', 'organization', 'person', 'product', 'user'] as const;
 
+/** What happened to the record: a v2 webhook action. */
 export type PipedriveWebhookAction = (typeof WEBHOOK_ACTIONS)[number];
+/** Which kind of record: a v2 webhook object. */
 export type PipedriveWebhookObject = (typeof WEBHOOK_OBJECTS)[number];
 
 /** `action.object` as subscribed to or handled: `change.deal`, `*.deal`, `create.*`, `*.*`. */

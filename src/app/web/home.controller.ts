@@ -38,16 +38,14 @@ export class HomeController {
     try {
       const [user, deals] = await Promise.all([client.users.me(), client.deals.all(undefined, { pageSize: 500 })]);
       const newest = [...deals].sort((a, b) => b.id - a.id).slice(0, SHOWN_DEALS);
-      response
-        .type('html')
-        .send(
-          homePage({
-            user,
-            deals: newest,
-            totalDeals: deals.length,
-            panelDemoUrl: this.panelDemoUrl(request, user.company_id, user.id, newest[0]),
-          }),
-        );
+      response.type('html').send(
+        homePage({
+          user,
+          deals: newest,
+          totalDeals: deals.length,
+          panelDemoUrl: this.panelDemoUrl(request, user.company_id, user.id, newest[0]),
+        }),
+      );
     } catch (error) {
       if (error instanceof PipedriveReauthorizationRequiredError || error instanceof PipedriveConnectionNotFoundError) {
         this.session.end(response);
