@@ -78,6 +78,7 @@ export { PipedriveUnknownCustomFieldError, PipedriveUnknownCustomFieldOptionErro
 export {
   PipedriveMetrics,
   type PipedriveMetricsOptions,
+  type PipedriveMetricsRegistry,
   type PipedriveRetryReason,
   type PipedriveWaitReason,
   type PipedriveWebhookMetrics,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { PipedriveConfigurationError } from './errors/pipedrive.errors.js';
 import type { PipedriveRedis } from './client/burst-limiter.js';
-import type { Registry } from 'prom-client';
 
 /** Options of {@link PipedriveAuthModule}; see README for the matching environment variables. */
 export interface PipedriveAuthModuleOptions {
@@ -180,11 +179,21 @@ export interface PipedriveClientOptions {
 export type ResolvedPipedriveClientOptions = Required<Omit<PipedriveClientOptions, 'redis' | 'dailyBudget'>> &
   Pick<PipedriveClientOptions, 'redis' | 'dailyBudget'>;
 
-/** Options of the background refresh sweep (`options.refreshSweep`). */
+/**
+ * What the library needs of a prom-client `Registry`, written out so that apps without prom-client (an
+ * optional peer) compile the library's declarations; a prom-client `Registry` fits it.
+ */
+export interface PipedriveMetricsRegistry {
+  /** Adds a metric (prom-client does this when a metric names the registry in `registers`). */
+  registerMetric(metric: unknown): void;
+  /** The metric of that name, if registered. */
+  getSingleMetric(name: string): unknown;
+}
+
 /** Options of the optional Prometheus metrics (`metrics` in the module options). */
 export interface PipedriveMetricsOptions {
   /** The app's prom-client `Registry` (prom-client is an optional peer); the library registers its metrics there. */
-  registry: Registry;
+  registry: PipedriveMetricsRegistry;
   /**
    * Prefix of every metric name.
    * @default PIPEDRIVE_OPTION_DEFAULTS.metrics.prefix

@@ -58,7 +58,8 @@ class PrometheusMetrics {
   constructor({ registry, prefix }: Required<PipedriveMetricsOptions>) {
     // Loaded only when metrics are on: prom-client is an optional peer.
     const prom = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
-    const registers = [registry];
+    // The option is typed structurally (see PipedriveMetricsRegistry); at run time it is the app's prom-client Registry.
+    const registers = [registry as unknown as import('prom-client').Registry];
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new prom.Counter<L>({ name: prefix + name, help, labelNames, registers });
     this.apiRequests = counter('api_requests_total', 'Pipedrive API calls answered, by method, path template and status (0: no answer).', [
