@@ -2,10 +2,10 @@ import { createRequire } from 'node:module';
 import { Injectable } from '@nestjs/common';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
-import type { PipedriveMetricsOptions, ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
+import type { PipedriveMetricsOptions, PipedriveMetricsRegistry, ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PIPEDRIVE_EVENTS, PipedriveEvents } from '../tokens/pipedrive-events.js';
 
-export type { PipedriveMetricsOptions };
+export type { PipedriveMetricsOptions, PipedriveMetricsRegistry };
 
 /** Why a retry was sent. */
 export type PipedriveRetryReason = 'rate_limit' | 'server_error' | 'network' | 'unauthorized';
