@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AppConfigError, loadAppConfig } from './app-config.js';
 
@@ -10,6 +12,12 @@ const REAL = {
 };
 
 describe('loadAppConfig', () => {
+  it('starts on .env.example copied unchanged to .env: its empty values count as unset', () => {
+    const example = parseEnv(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8'));
+    expect(Object.values(example)).toContain('');
+    expect(loadAppConfig(example)).toMatchObject({ sandbox: true });
+  });
+
   it('runs in sandbox mode on a fresh machine: no variables, SQLite in data/', () => {
     const config = loadAppConfig({});
     expect(config).toMatchObject({ port: 3000, sandbox: true, production: false });

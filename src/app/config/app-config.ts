@@ -93,7 +93,9 @@ const SANDBOX_WEBHOOK_EVENTS = ['*.deal'];
 export const WEBHOOK_RECEIVER_PATH = '/webhooks/pipedrive';
 
 export function loadAppConfig(env: Env): AppConfig {
-  const parsed = envSchema.safeParse(env);
+  // `.env.example` lists every variable with an empty value: an empty value means unset, as in a shell.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new AppConfigError(`Invalid environment: ${problems.join('; ')}. See .env.example.`);
