@@ -7,7 +7,7 @@ import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js
 import { PipedriveEvents } from '../src/tokens/pipedrive-events.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
 import { CLIENT_APP, startClientContext, type ClientContext } from './support/client-context.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from './support/waiting.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const USER = { companyId: 7, userId: 1 };

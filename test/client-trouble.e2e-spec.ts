@@ -13,7 +13,7 @@ import { ManualClock } from '../src/testing/manual-clock.js';
 import { pipedriveErrorResponse } from '../src/errors/pipedrive-error.response.js';
 import { PipedriveEvents, type PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import { startClientFixture, type ClientFixture } from './support/client-fixture.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from './support/waiting.js';
 
 /** Runs `call` and returns what it threw. */
 async function failure(call: () => Promise<unknown>): Promise<Error> {

@@ -14,7 +14,7 @@ import { ManualClock } from '../src/testing/manual-clock.js';
 import { connectAs, send } from './support/browser-flow.js';
 import { startClientFixture, type ClientFixture } from './support/client-fixture.js';
 import { startReferenceApp, type ReferenceApp } from './support/reference-app.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from './support/waiting.js';
 
 /** Settles `call`, advancing the clock whenever the client sleeps on it and no request is in flight. */
 async function drive<T>(clock: ManualClock, f: ClientFixture, call: Promise<T>): Promise<T> {

@@ -13,7 +13,7 @@ import type { PipedriveEmulator } from '../src/testing/index.js';
 import { connectAs, send } from './support/browser-flow.js';
 import { freePort } from './support/free-port.js';
 import type { ReferenceApp } from './support/reference-app.js';
-import { waitFor } from './support/webhook-app.js';
+import { eventually } from './support/waiting.js';
 
 /**
  * The reference app in sandbox mode, offline, as `npm start` runs it with nothing set: connect,
@@ -60,12 +60,12 @@ describe('reference app webhooks (sandbox)', () => {
     const { session } = await connectAs(handle, 7001, 1);
     const headers = { cookie: session, 'content-type': 'application/json' };
     // Registration runs right after the callback answered; a person takes longer to click than it does.
-    await waitFor(() => expect(handle.emulator.webhooks(7001)).toHaveLength(1));
+    await eventually(() => expect(handle.emulator.webhooks(7001)).toHaveLength(1));
     const first = await send(`${handle.url}/pipedrive/deals`, { method: 'POST', headers, body: JSON.stringify({ title: 'Webhook one' }) });
     expect(first.status).toBe(201);
-    await waitFor(async () => expect((await send(`${handle.url}/pipedrive/webhook-events`, { headers })).json).toHaveLength(1));
+    await eventually(async () => expect((await send(`${handle.url}/pipedrive/webhook-events`, { headers })).json).toHaveLength(1));
     const second = await send(`${handle.url}/pipedrive/deals`, { method: 'POST', headers, body: JSON.stringify({ title: 'Webhook two' }) });
-    const events = await waitFor(async () => {
+    const events = await eventually(async () => {
       const answer = await send(`${handle.url}/pipedrive/webhook-events`, { headers });
       expect(answer.json).toHaveLength(2);
       return answer.json as { id: string }[];

@@ -6,7 +6,8 @@ import { Logger } from '@nestjs/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PipedriveClient, type PipedriveWebhooksModuleOptions } from '../src/index.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
-import { deliver, startWebhookApp, v2Delivery, waitFor, type WebhookApp } from './support/webhook-app.js';
+import { deliver, startWebhookApp, v2Delivery, type WebhookApp } from './support/webhook-app.js';
+import { eventually } from './support/waiting.js';
 
 /**
  * What happens after the receiver answered: per-record ordering, retries with back-off on the injected
@@ -60,7 +61,7 @@ describe('webhook handling', () => {
     apps.push(app);
     const companyId = nextCompany++;
     const connection = await app.connect({ companyId, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const [hook] = await app.app
       .get(PipedriveClient)
       .forConnection(connection.id)
@@ -91,16 +92,16 @@ describe('webhook handling', () => {
     w.app.recorder.behaviour = (event) =>
       event.meta.entity_id === '5' && event.meta.timestamp === '2026-03-01T10:00:00.000Z' ? gate : undefined;
     await w.send({ entityId: 5, timestamp: '2026-03-01T10:00:00.000Z', id: 'first' });
-    await waitFor(() => expect(w.app.recorder.handled.map((h) => h.id)).toEqual(['first']));
+    await eventually(() => expect(w.app.recorder.handled.map((h) => h.id)).toEqual(['first']));
     // While "first" is being handled, three more arrive out of order, and one for another deal.
     await w.send({ entityId: 5, timestamp: '2026-03-01T10:00:03.000Z', id: 'third' });
     await w.send({ entityId: 5, timestamp: '2026-03-01T10:00:01.000Z', id: 'second' });
     await w.send({ entityId: 5, timestamp: String(Date.parse('2026-03-01T10:00:05.000Z') / 1000), id: 'fourth' }); // unix seconds
     await w.send({ entityId: 6, timestamp: '2026-03-01T09:00:00.000Z', id: 'other deal' });
-    await waitFor(() => expect(w.app.recorder.handled.map((h) => h.id)).toContain('other deal'));
+    await eventually(() => expect(w.app.recorder.handled.map((h) => h.id)).toContain('other deal'));
     expect(w.app.recorder.handled.map((h) => h.id)).toEqual(['first', 'other deal']);
     open();
-    await waitFor(() => expect(w.app.recorder.handled).toHaveLength(5));
+    await eventually(() => expect(w.app.recorder.handled).toHaveLength(5));
     const deal5 = w.app.recorder.handled.filter((h) => h.entityId === '5');
     expect(deal5.map((h) => h.id)).toEqual(['first', 'second', 'third', 'fourth']);
     expect(deal5.slice(1).every((h) => h.running === 1)).toBe(true);
@@ -112,17 +113,17 @@ describe('webhook handling', () => {
       if (event.attempt < 3) throw new Error(`flaky ${event.attempt}`);
     };
     const id = await w.send({ entityId: 11 });
-    await waitFor(async () => expect(await w.row(id)).toMatchObject({ status: 'pending', attempts: 1, lastError: 'Error: flaky 1' }));
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'pending', attempts: 1, lastError: 'Error: flaky 1' }));
     const [first] = await w.app.dataSource.query('SELECT next_attempt_at, received_at FROM pipedrive_webhook_events');
     expect(Number(first.next_attempt_at) - w.clock.now()).toBe(1_000);
     await w.clock.advance(999);
     expect(w.app.recorder.handled).toHaveLength(1);
     await w.clock.advance(1);
-    await waitFor(async () => expect(await w.row(id)).toMatchObject({ attempts: 2, lastError: 'Error: flaky 2' }));
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ attempts: 2, lastError: 'Error: flaky 2' }));
     const [second] = await w.app.dataSource.query('SELECT next_attempt_at FROM pipedrive_webhook_events');
     expect(Number(second.next_attempt_at) - w.clock.now()).toBe(4_000);
     await w.clock.advance(4_000);
-    await waitFor(async () => expect(await w.row(id)).toMatchObject({ status: 'done', attempts: 3, lastError: null }));
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'done', attempts: 3, lastError: null }));
     expect(w.app.recorder.handled.map((h) => h.attempt)).toEqual([1, 2, 3]);
   });
 
@@ -136,14 +137,14 @@ describe('webhook handling', () => {
     const id = await w.send({ entityId: 12 });
     for (let attempt = 1; attempt < 3; attempt++) {
       // Settled: the attempt is counted and the lease given back with the retry time.
-      await waitFor(async () =>
+      await eventually(async () =>
         expect(await w.app.dataSource.query('SELECT attempts, lease_owner FROM pipedrive_webhook_events')).toEqual([
           { attempts: attempt, lease_owner: null },
         ]),
       );
       await w.clock.advance(10 * 4 ** (attempt - 1));
     }
-    await waitFor(async () => expect(await w.row(id)).toMatchObject({ status: 'dead', attempts: 3 }));
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'dead', attempts: 3 }));
     expect(await w.app.webhooks.deadLetters()).toMatchObject([{ id, entity: 'deal', entityId: '12', status: 'dead' }]);
     const line = errors.mock.calls.map(([m]) => String(m)).find((m) => m.includes('dead-lettered'));
     expect(line).toContain(id);
@@ -151,7 +152,7 @@ describe('webhook handling', () => {
     expect(line).not.toContain(w.creds.password);
     broken = false;
     expect(await w.app.webhooks.rerun({ eventId: id })).toBe(1);
-    await waitFor(async () => expect(await w.row(id)).toMatchObject({ status: 'done', attempts: 1 }));
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'done', attempts: 1 }));
     expect(await w.app.webhooks.deadLetters()).toEqual([]);
   });
 
@@ -163,7 +164,7 @@ describe('webhook handling', () => {
       throw new Error('down');
     };
     const ids = [await before.send({ entityId: 21 }), await before.send({ entityId: 22 }), await before.send({ entityId: 23 })];
-    await waitFor(async () => {
+    await eventually(async () => {
       for (const id of ids) expect((await before.row(id)).attempts).toBe(1);
     });
     await before.app.close();
@@ -178,7 +179,7 @@ describe('webhook handling', () => {
       webhooks: { pollIntervalMs: 20 },
     });
     apps.push(after);
-    await waitFor(() => expect(after.recorder.handled.map((h) => h.id).sort()).toEqual([...ids].sort()));
+    await eventually(() => expect(after.recorder.handled.map((h) => h.id).sort()).toEqual([...ids].sort()));
     const rows = await after.webhooks.events();
     expect(rows.map((r) => r.status)).toEqual(['done', 'done', 'done']);
   });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipedriveClient } from '../src/index.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
 import { createPostgresDatabase, type TestDatabase } from './support/postgres.js';
-import { deliver, startWebhookApp, v2Delivery, waitFor, type WebhookApp } from './support/webhook-app.js';
+import { deliver, startWebhookApp, v2Delivery, type WebhookApp } from './support/webhook-app.js';
+import { eventually } from './support/waiting.js';
 
 /**
  * Two instances of an app on one PostgreSQL database (a fresh one per run): duplicates delivered to
@@ -37,7 +38,7 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     a = await startWebhookApp({ ...common, clock: clockA, webhooks });
     b = await startWebhookApp({ ...common, clock: clockB, webhooks });
     const connection = await a.connect({ companyId: COMPANY, userId: 1 });
-    await waitFor(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
     const [hook] = await a.app
       .get(PipedriveClient)
       .forConnection(connection.id)
@@ -56,11 +57,11 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     const answers = await Promise.all(bodies.flatMap((body) => [deliver(a.receiverUrl, creds, body), deliver(b.receiverUrl, creds, body)]));
     expect(answers.every((answer) => answer.status === 200)).toBe(true);
     const handled = () => [...a.recorder.handled, ...b.recorder.handled];
-    await waitFor(() => expect(handled()).toHaveLength(200));
+    await eventually(() => expect(handled()).toHaveLength(200));
     expect(new Set(handled().map((h) => h.id)).size).toBe(200);
     expect(a.recorder.handled.length).toBeGreaterThan(0);
     expect(b.recorder.handled.length).toBeGreaterThan(0);
-    await waitFor(async () => {
+    await eventually(async () => {
       const rows: { status: string; n: string }[] = await a.dataSource.query(
         'SELECT status, COUNT(*) AS n FROM pipedrive_webhook_events GROUP BY status',
       );
@@ -78,7 +79,7 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     const body = v2Delivery({ companyId: COMPANY, entityId: 77 });
     expect((await deliver(a.receiverUrl, creds, body)).status).toBe(200);
     const id = (body.meta as { id: string }).id;
-    const holder = await waitFor(() => {
+    const holder = await eventually(() => {
       const found = [a, b].find((app) => app.recorder.handled.some((h) => h.id === id));
       if (!found) throw new Error('not claimed yet');
       return found;
@@ -86,8 +87,8 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     const [other, otherClock] = holder === a ? [b, clockB] : [a, clockA];
     // The holder's clock stands still, so its lease renewals cannot move the lease past the other's now.
     await otherClock.advance(LEASE_MS + 1);
-    await waitFor(() => expect(other.recorder.handled.map((h) => h.id)).toContain(id));
-    await waitFor(async () =>
+    await eventually(() => expect(other.recorder.handled.map((h) => h.id)).toContain(id));
+    await eventually(async () =>
       expect((await other.webhooks.events({ limit: 500 })).find((e) => e.id === id)).toMatchObject({ status: 'done', attempts: 2 }),
     );
     expect(calls).toBe(2);

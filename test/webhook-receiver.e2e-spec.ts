@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PipedriveClient } from '../src/index.js';
 import { PipedriveEmulator } from '../src/testing/index.js';
-import { deliver, startWebhookApp, v2Delivery, waitFor, type WebhookApp } from './support/webhook-app.js';
+import { deliver, startWebhookApp, v2Delivery, type WebhookApp } from './support/webhook-app.js';
+import { eventually } from './support/waiting.js';
 
 /** Every way the receiver refuses a delivery, and what it stores when it accepts one. */
 const CLIENT = { clientId: 'wh-receiver', clientSecret: 'wh-receiver-secret-0123456789' };
@@ -31,7 +32,7 @@ describe('webhook receiver', () => {
       webhooks: { events: ['*.deal'], maxBodyBytes: MAX_BODY },
     });
     const connection = await app.connect({ companyId: COMPANY, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const [hook] = await app.app
       .get(PipedriveClient)
       .forConnection(connection.id)
@@ -54,7 +55,7 @@ describe('webhook receiver', () => {
     const body = v2Delivery({ companyId: COMPANY, entityId: 7 });
     expect(await deliver(app.receiverUrl, creds, body)).toEqual({ status: 200, body: { received: true } });
     expect(await stored()).toBe(1);
-    await waitFor(() => expect(app.recorder.handled).toMatchObject([{ id: (body.meta as { id: string }).id, entityId: '7' }]));
+    await eventually(() => expect(app.recorder.handled).toMatchObject([{ id: (body.meta as { id: string }).id, entityId: '7' }]));
   });
 
   it.each([
@@ -158,7 +159,7 @@ describe('webhook receiver', () => {
     // A Pipedrive retry reuses meta.id with a higher attempt.
     expect((await deliver(app.receiverUrl, creds, { ...body, meta: { ...(body.meta as object), attempt: 2 } })).status).toBe(200);
     expect(await stored()).toBe(1);
-    await waitFor(() => expect(app.recorder.handled).toHaveLength(1));
+    await eventually(() => expect(app.recorder.handled).toHaveLength(1));
     const rows = await app.webhooks.events();
     expect(rows).toMatchObject([{ status: 'done', entityId: '8' }]);
     expect(app.recorder.handled).toHaveLength(1);

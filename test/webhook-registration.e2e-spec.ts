@@ -6,7 +6,8 @@ import { Logger } from '@nestjs/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_WEBHOOKS_PER_USER, PipedriveClient, PipedriveWebhookLimitError } from '../src/index.js';
 import { PipedriveEmulator } from '../src/testing/index.js';
-import { deliver, startWebhookApp, v2Delivery, waitFor, type WebhookApp } from './support/webhook-app.js';
+import { deliver, startWebhookApp, v2Delivery, type WebhookApp } from './support/webhook-app.js';
+import { eventually } from './support/waiting.js';
 
 /**
  * Registration of app webhooks against the emulator's POST/GET/DELETE /api/v1/webhooks, and real
@@ -64,7 +65,7 @@ describe('webhook registration', () => {
   it('creates one v2 webhook per event with its own strong credentials, stored only hashed', async () => {
     const app = await start();
     const connection = await app.connect({ companyId: 9101, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const hooks = await listed(app, connection.id);
     expect(hooks.map((h) => `${h.event_action}.${h.event_object}`).sort()).toEqual(['*.deal', 'change.person']);
     for (const hook of hooks) {
@@ -81,7 +82,7 @@ describe('webhook registration', () => {
   it('delivers real events from Pipedrive to the handler: API writes and UI edits', async () => {
     const app = await start();
     const connection = await app.connect({ companyId: 9102, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const deal = await app.app.get(PipedriveClient).forConnection(connection.id).deals.create({ title: 'From the API' });
     emu.changeInUi({
       action: 'change',
@@ -91,7 +92,7 @@ describe('webhook registration', () => {
       id: deal.id,
       fields: { title: 'Renamed in Pipedrive' },
     });
-    await waitFor(() => expect(app.recorder.handled).toHaveLength(2));
+    await eventually(() => expect(app.recorder.handled).toHaveLength(2));
     expect(
       app.recorder.handled.map(({ action, entity, entityId, changeSource, connectionId }) => ({
         action,
@@ -111,7 +112,7 @@ describe('webhook registration', () => {
     const app = await start();
     const user = { companyId: 9103, userId: 1 };
     const connection = await app.connect(user);
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const before = (await listed(app, connection.id)).map((h) => h.id).sort();
     await app.connect(user); // reauthorized
     const report = await app.webhooks.reconcile(connection.id);
@@ -125,7 +126,7 @@ describe('webhook registration', () => {
     const app = await start(PLAIN);
     emu.resetCounts();
     const connection = await app.connect({ companyId: 9104, userId: 1 });
-    await waitFor(() => expect(warn.mock.calls.some(([m]) => /no "admin" scope/.test(String(m)))).toBe(true));
+    await eventually(() => expect(warn.mock.calls.some(([m]) => /no "admin" scope/.test(String(m)))).toBe(true));
     expect(await app.webhooks.status(connection.id)).toMatchObject({ state: 'admin_scope_missing', webhooks: [] });
     expect(emu.webhooks(9104)).toEqual([]);
     expect(warn.mock.calls.filter(([m]) => /admin/.test(String(m)))).toHaveLength(1);
@@ -135,7 +136,7 @@ describe('webhook registration', () => {
   it('reconciliation re-creates a webhook Pipedrive deleted and reports it', async () => {
     const app = await start();
     const connection = await app.connect({ companyId: 9105, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const gone = (await listed(app, connection.id)).find((h) => h.event_object === 'person')!;
     expect(emu.removeWebhook(gone.id)).toBe(true); // as Pipedrive does after three days of failed deliveries
     const report = await app.webhooks.reconcile(connection.id);
@@ -151,7 +152,7 @@ describe('webhook registration', () => {
   it('disconnect deletes the webhooks before the tokens are revoked, and their deliveries are refused', async () => {
     const app = await start();
     const connection = await app.connect({ companyId: 9106, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const hooks = await listed(app, connection.id);
     emu.resetCounts();
     await app.tokens.disconnect(connection.id);
@@ -166,7 +167,7 @@ describe('webhook registration', () => {
   it('uninstall deletes nothing itself but stops accepting the deliveries', async () => {
     const app = await start();
     const connection = await app.connect({ companyId: 9107, userId: 1 });
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('registered'));
     const hook = (await listed(app, connection.id))[0]!;
     const creds = { user: hook.http_auth_user!, password: hook.http_auth_password! };
     expect((await deliver(app.receiverUrl, creds, v2Delivery({ companyId: 9107 }))).status).toBe(200);
@@ -197,7 +198,7 @@ describe('webhook registration', () => {
     }
     const connection = await app.connect(user);
     expect(connection.status).toBe('active');
-    await waitFor(async () => expect((await app.webhooks.status(connection.id)).state).toBe('partial'));
+    await eventually(async () => expect((await app.webhooks.status(connection.id)).state).toBe('partial'));
     const report = await app.webhooks.reconcile(connection.id);
     expect(report.kept).toEqual(['create.deal']);
     expect(report.failed).toHaveLength(1);

@@ -31,3 +31,16 @@ export async function advanceWhileWaiting<T>(clock: ManualClock, work: Promise<T
   }
   return done;
 }
+
+/** Waits until `check` passes (returns without throwing), polling; fails with the check's last error after `timeoutMs`. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

@@ -148,19 +148,6 @@ export async function startWebhookApp(options: WebhookAppOptions): Promise<Webho
   };
 }
 
-/** Waits until `check` passes (returns without throwing), polling; fails with the check's last error after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
-
 /** A v2 delivery body as Pipedrive sends it. */
 export function v2Delivery(fields: {
   id?: string;
