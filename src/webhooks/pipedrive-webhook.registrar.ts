@@ -231,22 +231,7 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
   private async create(connection: PipedriveConnection, event: string): Promise<PipedriveWebhookRegistrationError | undefined> {
     const pattern = parseEventPattern(event)!;
     const credentials = generateCredentials();
-    const now = this.clock.now();
-    await this.store.insert({
-      id: credentials.user,
-      connectionId: connection.id,
-      companyId: connection.companyId,
-      userId: connection.userId,
-      eventAction: pattern.action,
-      eventObject: pattern.object,
-      subscriptionUrl: this.options.subscriptionUrl!,
-      pipedriveId: null,
-      passwordHash: credentials.passwordHash,
-      status: 'active',
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await this.store.insert(this.newRow(connection, event, credentials, 'active', null));
     try {
       const created = await this.pipedrive.forConnection(connection.id).post<{ id: number }>('/v1/webhooks', {
         subscription_url: this.options.subscriptionUrl,
@@ -266,11 +251,21 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
   }
 
   private async recordFailure(connection: PipedriveConnection, event: string, error: Error): Promise<void> {
+    await this.store.insert(this.newRow(connection, event, generateCredentials(), 'failed', error.message));
+  }
+
+  /** The row of one webhook: who it belongs to, what it subscribes to, and only the hash of its password. */
+  private newRow(
+    connection: PipedriveConnection,
+    event: string,
+    credentials: { user: string; passwordHash: string },
+    status: 'active' | 'failed',
+    lastError: string | null,
+  ): PipedriveWebhookEntity {
     const pattern = parseEventPattern(event)!;
-    const { user, passwordHash } = generateCredentials();
     const now = this.clock.now();
-    await this.store.insert({
-      id: user,
+    return {
+      id: credentials.user,
       connectionId: connection.id,
       companyId: connection.companyId,
       userId: connection.userId,
@@ -278,12 +273,12 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
       eventObject: pattern.object,
       subscriptionUrl: this.options.subscriptionUrl!,
       pipedriveId: null,
-      passwordHash,
-      status: 'failed',
-      lastError: error.message,
+      passwordHash: credentials.passwordHash,
+      status,
+      lastError,
       createdAt: now,
       updatedAt: now,
-    });
+    };
   }
 
   /**
