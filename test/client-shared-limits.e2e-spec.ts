@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BUDGET_SYNC_INTERVAL_MS } from '../src/client/daily-budget.js';
 import { PipedriveBudgetExhaustedError } from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import { PipedriveEvents } from '../src/tokens/pipedrive-events.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
 import { CLIENT_APP, startClientContext, type ClientContext } from './support/client-context.js';
+import { createPostgresDatabase } from './support/postgres.js';
+import type { TestDatabase } from './support/test-app.js';
 import { waitFor } from './support/waiting.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -44,8 +50,9 @@ async function startInstance(
   grant: ReturnType<PipedriveEmulator['grant']>,
   client: Record<string, unknown> = {},
   user = USER,
+  database?: TestDatabase,
 ): Promise<Instance> {
-  const context = await startClientContext(emu.url, { client }, undefined, clock);
+  const context = await startClientContext(emu.url, { client }, undefined, clock, database);
   const { id } = await context.connect(user, grant);
   const events: PipedriveConnectionEvent[] = [];
   context.app.get(PipedriveEvents).on((event) => void events.push(event));
@@ -95,7 +102,9 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
   });
 
   /** Redis options for one test: a key prefix no other test (or helper) shares. */
-  const shared = () => ({ redis, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:` });
+  // The clock is manual but Redis answers in real time: a deadline generous enough that a loaded machine
+  // never sends a call to header pacing in mid-test (the fallback has its own test).
+  const shared = () => ({ redis, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:`, redisTimeoutMs: 10_000 });
 
   describe('the burst window in Redis', () => {
     it('keeps three instances on one token under the limit with no 429', async () => {
@@ -187,6 +196,41 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
       const announced = [...first.events, ...second.events].filter((e) => e.type === 'pipedrive.company.budget_exhausted');
       expect(announced).toHaveLength(1);
     });
+
+    for (const kind of ['sqlite', 'postgres'] as const) {
+      it(`lets every instance learn it through the database row without Redis, and announces it once (${kind})`, async () => {
+        const clock = new ManualClock(START);
+        const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], dailyBudget: 4, clock }));
+        emu.seed(USER.companyId, { deals: 3 });
+        const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
+        let database: TestDatabase;
+        if (kind === 'postgres') {
+          const postgres = await createPostgresDatabase();
+          open({ close: () => postgres.drop() }); // closed last, after both instances
+          database = { type: 'postgres', url: postgres.url };
+        } else {
+          const dir = mkdtempSync(join(tmpdir(), 'npd-budget-'));
+          open({ close: async () => rmSync(dir, { recursive: true, force: true }) });
+          database = { type: 'sqlite', path: join(dir, 'pipedrive.sqlite') };
+        }
+        const first = open(await startInstance(emu, clock, grant, {}, USER, database));
+        const second = open(await startInstance(emu, clock, grant, {}, USER, database));
+        const secondApi = second.client.forConnection(second.connectionId);
+        await drive(clock, emu, secondApi.deals.get(2)); // the second instance is at work, its view of the budget fresh
+        const api = first.client.forConnection(first.connectionId);
+        for (let i = 0; i < 3; i++) await drive(clock, emu, api.deals.get(1));
+        expect(await failure(drive(clock, emu, api.deals.get(1)))).toBeInstanceOf(PipedriveBudgetExhaustedError);
+        await clock.advance(BUDGET_SYNC_INTERVAL_MS); // the second meets the others at most this late
+        emu.resetCounts();
+        const error = await failure(secondApi.deals.get(2));
+        expect(error).toBeInstanceOf(PipedriveBudgetExhaustedError);
+        expect((error as PipedriveBudgetExhaustedError).resetAt.getTime()).toBe(MIDNIGHT);
+        expect(await failure(secondApi.deals.get(3))).toBeInstanceOf(PipedriveBudgetExhaustedError);
+        expect(emu.counts.api).toBe(0); // no request left either instance
+        const announced = [...first.events, ...second.events].filter((e) => e.type === 'pipedrive.company.budget_exhausted');
+        expect(announced).toEqual([expect.objectContaining({ connectionId: first.connectionId, resetAt: new Date(MIDNIGHT).toISOString() })]);
+      });
+    }
 
     it('keeps a ledger of what the app spent today by the cost table, and warns at the configured fractions', async () => {
       const clock = new ManualClock(START);
