@@ -38,6 +38,28 @@ async function connectRedis(): Promise<Redis> {
   return redis;
 }
 
+/** Scripts sent to Redis and not yet answered, by clients from {@link tracked}. */
+let redisCallsInFlight = 0;
+
+/**
+ * `redis` with its scripts counted in {@link redisCallsInFlight}. Redis answers in real time while the
+ * clock is manual: moving the clock while a reservation is on its way would send its request late,
+ * closer to the next ones than the shared window allows, which real time never does by that much.
+ */
+function tracked(redis: Redis): Redis {
+  const count = <T>(reply: Promise<T>): Promise<T> => {
+    redisCallsInFlight += 1;
+    return reply.finally(() => (redisCallsInFlight -= 1));
+  };
+  return new Proxy(redis, {
+    get(target, property) {
+      if (property === 'evalsha') return (...args: Parameters<Redis['evalsha']>) => count(target.evalsha(...args));
+      if (property === 'eval') return (...args: Parameters<Redis['eval']>) => count(target.eval(...args));
+      return Reflect.get(target, property, target);
+    },
+  });
+}
+
 interface Instance extends ClientContext {
   connectionId: string;
   events: PipedriveConnectionEvent[];
@@ -61,7 +83,7 @@ async function startInstance(
 
 /**
  * Settles `call`, moving the clock on in `stepMs` steps whenever the clients sleep on it and no API
- * request is in flight at the emulator. Requests woken within one step reach the emulator at its end,
+ * request is in flight at the emulator nor any script at Redis. Requests woken within one step reach the emulator at its end,
  * so a step must stay well below the slack the pacing keeps (50 ms in the shared window).
  */
 async function drive<T>(clock: ManualClock, emu: PipedriveEmulator, call: Promise<T>, stepMs = 100): Promise<T> {
@@ -70,7 +92,7 @@ async function drive<T>(clock: ManualClock, emu: PipedriveEmulator, call: Promis
     () => (settled = true),
     () => (settled = true),
   );
-  const inFlight = () => emu.requests.some((r) => r.status === 0);
+  const inFlight = () => redisCallsInFlight > 0 || emu.requests.some((r) => r.status === 0);
   while (!settled) {
     await waitFor(() => settled || (clock.pendingSleeps > 0 && !inFlight()), 'the calls neither settled nor waited on the clock');
     if (!settled) await clock.advance(stepMs);
@@ -104,7 +126,11 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
   /** Redis options for one test: a key prefix no other test (or helper) shares. */
   // The clock is manual but Redis answers in real time: a deadline generous enough that a loaded machine
   // never sends a call to header pacing in mid-test (the fallback has its own test).
-  const shared = () => ({ redis, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:`, redisTimeoutMs: 10_000 });
+  const shared = () => ({
+    redis: tracked(redis),
+    redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:`,
+    redisTimeoutMs: 10_000,
+  });
 
   describe('the burst window in Redis', () => {
     it('keeps three instances on one token under the limit with no 429', async () => {
@@ -228,7 +254,9 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
         expect(await failure(secondApi.deals.get(3))).toBeInstanceOf(PipedriveBudgetExhaustedError);
         expect(emu.counts.api).toBe(0); // no request left either instance
         const announced = [...first.events, ...second.events].filter((e) => e.type === 'pipedrive.company.budget_exhausted');
-        expect(announced).toEqual([expect.objectContaining({ connectionId: first.connectionId, resetAt: new Date(MIDNIGHT).toISOString() })]);
+        expect(announced).toEqual([
+          expect.objectContaining({ connectionId: first.connectionId, resetAt: new Date(MIDNIGHT).toISOString() }),
+        ]);
       });
     }
 
