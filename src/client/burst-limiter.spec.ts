@@ -41,7 +41,11 @@ async function sentWithin(limiter: BurstLimiter, ms: number, demand = 1_000): Pr
   for (let i = 0; i < demand; i++) {
     const wait = limiter.acquire(withdraw.signal);
     if (wait === undefined) went += 1;
-    else wait.then(() => void went++, () => undefined);
+    else
+      wait.then(
+        () => void went++,
+        () => undefined,
+      );
   }
   await clock.advance(ms);
   withdraw.abort();
