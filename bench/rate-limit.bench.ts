@@ -3,13 +3,15 @@
  * 2 s per token), all calls issued at once: 1, 2 and 4 app instances sharing one token, pacing from the
  * rate-limit headers alone and then sharing the window in Redis; and 4 instances on 4 different tokens
  * (no interference). Per row: achieved / allowed rate, 429s and errors reaching callers.
- * (2) What one client call costs with the Redis window on versus off, against raw undici, in one run:
- * a local Pipedrive-shaped server, 32 in flight; client-process CPU per call and p99 latency.
+ * (2) What one client call costs with the Redis window on versus off, and with Prometheus metrics
+ * (prom-client) on, against raw undici, in one run: a local Pipedrive-shaped server, 32 in flight;
+ * client-process CPU per call and p99 latency.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { PipedriveEmulator } from '../src/testing/index.js';
 import { CLIENT_APP, startClientContext, type ClientContext } from '../test/support/client-context.js';
@@ -119,6 +121,10 @@ async function callCost(redis: Redis): Promise<void> {
   const shared = await startClientContext('http://127.0.0.1:9', {
     client: { connectionsPerOrigin: CONCURRENCY, redis, redisKeyPrefix: `bench:${randomBytes(4).toString('hex')}:` },
   });
+  const measured = await startClientContext('http://127.0.0.1:9', {
+    client: { connectionsPerOrigin: CONCURRENCY },
+    metrics: { registry: new Registry() },
+  });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
     const grant = {
@@ -132,6 +138,7 @@ async function callCost(redis: Redis): Promise<void> {
     const user = { companyId: 1, userId: 1 };
     const plainId = (await plain.connect(user, grant)).id;
     const sharedId = (await shared.connect(user, grant)).id;
+    const measuredId = (await measured.connect(user, grant)).id;
     const contenders: Record<string, () => Promise<unknown>> = {
       'undici Pool.request': async () => {
         const response = await pool.request({ method: 'GET', path: '/api/v2/deals/1', headers: { authorization: `Bearer ${TOKEN}` } });
@@ -139,6 +146,7 @@ async function callCost(redis: Redis): Promise<void> {
       },
       'PipedriveClient, headers only': () => plain.client.forConnection(plainId).deals.get(1),
       'PipedriveClient, Redis window': () => shared.client.forConnection(sharedId).deals.get(1),
+      'PipedriveClient, headers only, metrics on': () => measured.client.forConnection(measuredId).deals.get(1),
     };
     const results: Record<string, LoadResult[]> = {};
     for (const [name, call] of Object.entries(contenders)) {
@@ -166,6 +174,7 @@ async function callCost(redis: Redis): Promise<void> {
     await pool.close();
     await plain.close();
     await shared.close();
+    await measured.close();
     await server.close();
   }
 }

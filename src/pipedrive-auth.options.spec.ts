@@ -86,6 +86,7 @@ describe('resolvePipedriveOptions', () => {
     ['failureRedirect', { failureRedirect: '//evil.example.com' }, 'single "/"'],
     ['requireState', { requireState: 'false' }, 'true or false'],
     ['client.maxRetries', { client: { maxRetries: 99 } }, 'from 0 to 10'],
+    ['client.redisTimeoutMs', { client: { redisTimeoutMs: 0 } }, 'milliseconds from 10 to 60000 (default 250)'],
     ['sessionCookieName', { sessionCookieName: 'bad name;' }, 'cookie name'],
   ])('rejects a wrong %s', (name, override, hint) => {
     const { message } = failure({ ...valid, ...override });

@@ -157,6 +157,13 @@ export interface PipedriveClientOptions {
    */
   redisKeyPrefix?: string;
   /**
+   * How long a call waits for Redis to reserve its moment in the shared burst window, in milliseconds
+   * of real time (an I/O deadline, like `timeoutMs`); a slower answer counts as Redis being down for
+   * that call, which then paces from the rate-limit headers. Raise it when Redis is remote or busy.
+   * @default PIPEDRIVE_OPTION_DEFAULTS.client.redisTimeoutMs
+   */
+  redisTimeoutMs?: number;
+  /**
    * The company's daily token budget as your Pipedrive plan grants it (30,000 x plan multiplier x
    * seats), for the ledger's warnings; Pipedrive's own 429 stops calls whatever this says.
    * @default undefined (no warnings)
@@ -257,6 +264,7 @@ export const PIPEDRIVE_OPTION_DEFAULTS = {
     maxRateLimitRetries: 3,
     connectionsPerOrigin: 64,
     redisKeyPrefix: 'pipedrive:',
+    redisTimeoutMs: 250,
     budgetWarningFractions: [0.8, 0.95] as number[],
     customFieldsTtlSeconds: 300,
   },
@@ -329,6 +337,7 @@ const clientSchema = hinted(
       z.string().min(1).max(100).default(D.client.redisKeyPrefix),
       `must be a non-empty string of at most 100 characters (default ${D.client.redisKeyPrefix})`,
     ),
+    redisTimeoutMs: wholeOr('client.redisTimeoutMs', 10, 60_000, 'milliseconds', D.client.redisTimeoutMs),
     dailyBudget: hinted(
       'client.dailyBudget',
       z.int().min(1).optional(),
@@ -341,7 +350,7 @@ const clientSchema = hinted(
     ),
     customFieldsTtlSeconds: wholeOr('client.customFieldsTtlSeconds', 0, 86_400, 'seconds', D.client.customFieldsTtlSeconds),
   }),
-  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, dailyBudget, budgetWarningFractions and customFieldsTtlSeconds',
+  'must be an object with timeoutMs, maxRetries, maxRateLimitRetries, connectionsPerOrigin, redis, redisKeyPrefix, redisTimeoutMs, dailyBudget, budgetWarningFractions and customFieldsTtlSeconds',
 );
 
 const metricsSchema = hinted(

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BUDGET_SYNC_INTERVAL_MS } from '../src/client/daily-budget.js';
 import { PipedriveBudgetExhaustedError } from '../src/errors/pipedrive.errors.js';
 import type { PipedriveConnectionEvent } from '../src/tokens/pipedrive-events.js';
 import { PipedriveEvents } from '../src/tokens/pipedrive-events.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
 import { CLIENT_APP, startClientContext, type ClientContext } from './support/client-context.js';
+import { createPostgresDatabase } from './support/postgres.js';
+import type { TestDatabase } from './support/test-app.js';
 import { waitFor } from './support/waiting.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,6 +38,28 @@ async function connectRedis(): Promise<Redis> {
   return redis;
 }
 
+/** Scripts sent to Redis and not yet answered, by clients from {@link tracked}. */
+let redisCallsInFlight = 0;
+
+/**
+ * `redis` with its scripts counted in {@link redisCallsInFlight}. Redis answers in real time while the
+ * clock is manual: moving the clock while a reservation is on its way would send its request late,
+ * closer to the next ones than the shared window allows, which real time never does by that much.
+ */
+function tracked(redis: Redis): Redis {
+  const count = <T>(reply: Promise<T>): Promise<T> => {
+    redisCallsInFlight += 1;
+    return reply.finally(() => (redisCallsInFlight -= 1));
+  };
+  return new Proxy(redis, {
+    get(target, property) {
+      if (property === 'evalsha') return (...args: Parameters<Redis['evalsha']>) => count(target.evalsha(...args));
+      if (property === 'eval') return (...args: Parameters<Redis['eval']>) => count(target.eval(...args));
+      return Reflect.get(target, property, target);
+    },
+  });
+}
+
 interface Instance extends ClientContext {
   connectionId: string;
   events: PipedriveConnectionEvent[];
@@ -44,8 +72,9 @@ async function startInstance(
   grant: ReturnType<PipedriveEmulator['grant']>,
   client: Record<string, unknown> = {},
   user = USER,
+  database?: TestDatabase,
 ): Promise<Instance> {
-  const context = await startClientContext(emu.url, { client }, undefined, clock);
+  const context = await startClientContext(emu.url, { client }, undefined, clock, database);
   const { id } = await context.connect(user, grant);
   const events: PipedriveConnectionEvent[] = [];
   context.app.get(PipedriveEvents).on((event) => void events.push(event));
@@ -54,7 +83,7 @@ async function startInstance(
 
 /**
  * Settles `call`, moving the clock on in `stepMs` steps whenever the clients sleep on it and no API
- * request is in flight at the emulator. Requests woken within one step reach the emulator at its end,
+ * request is in flight at the emulator nor any script at Redis. Requests woken within one step reach the emulator at its end,
  * so a step must stay well below the slack the pacing keeps (50 ms in the shared window).
  */
 async function drive<T>(clock: ManualClock, emu: PipedriveEmulator, call: Promise<T>, stepMs = 100): Promise<T> {
@@ -63,7 +92,7 @@ async function drive<T>(clock: ManualClock, emu: PipedriveEmulator, call: Promis
     () => (settled = true),
     () => (settled = true),
   );
-  const inFlight = () => emu.requests.some((r) => r.status === 0);
+  const inFlight = () => redisCallsInFlight > 0 || emu.requests.some((r) => r.status === 0);
   while (!settled) {
     await waitFor(() => settled || (clock.pendingSleeps > 0 && !inFlight()), 'the calls neither settled nor waited on the clock');
     if (!settled) await clock.advance(stepMs);
@@ -95,7 +124,13 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
   });
 
   /** Redis options for one test: a key prefix no other test (or helper) shares. */
-  const shared = () => ({ redis, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:` });
+  // The clock is manual but Redis answers in real time: a deadline generous enough that a loaded machine
+  // never sends a call to header pacing in mid-test (the fallback has its own test).
+  const shared = () => ({
+    redis: tracked(redis),
+    redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:`,
+    redisTimeoutMs: 10_000,
+  });
 
   describe('the burst window in Redis', () => {
     it('keeps three instances on one token under the limit with no 429', async () => {
@@ -187,6 +222,43 @@ describe('Shared limits: one burst window in Redis, the daily budget', () => {
       const announced = [...first.events, ...second.events].filter((e) => e.type === 'pipedrive.company.budget_exhausted');
       expect(announced).toHaveLength(1);
     });
+
+    for (const kind of ['sqlite', 'postgres'] as const) {
+      it(`lets every instance learn it through the database row without Redis, and announces it once (${kind})`, async () => {
+        const clock = new ManualClock(START);
+        const emu = open(await PipedriveEmulator.start({ apps: [CLIENT_APP], dailyBudget: 4, clock }));
+        emu.seed(USER.companyId, { deals: 3 });
+        const grant = emu.grant({ clientId: CLIENT_APP.clientId, ...USER });
+        let database: TestDatabase;
+        if (kind === 'postgres') {
+          const postgres = await createPostgresDatabase();
+          open({ close: () => postgres.drop() }); // closed last, after both instances
+          database = { type: 'postgres', url: postgres.url };
+        } else {
+          const dir = mkdtempSync(join(tmpdir(), 'npd-budget-'));
+          open({ close: async () => rmSync(dir, { recursive: true, force: true }) });
+          database = { type: 'sqlite', path: join(dir, 'pipedrive.sqlite') };
+        }
+        const first = open(await startInstance(emu, clock, grant, {}, USER, database));
+        const second = open(await startInstance(emu, clock, grant, {}, USER, database));
+        const secondApi = second.client.forConnection(second.connectionId);
+        await drive(clock, emu, secondApi.deals.get(2)); // the second instance is at work, its view of the budget fresh
+        const api = first.client.forConnection(first.connectionId);
+        for (let i = 0; i < 3; i++) await drive(clock, emu, api.deals.get(1));
+        expect(await failure(drive(clock, emu, api.deals.get(1)))).toBeInstanceOf(PipedriveBudgetExhaustedError);
+        await clock.advance(BUDGET_SYNC_INTERVAL_MS); // the second meets the others at most this late
+        emu.resetCounts();
+        const error = await failure(secondApi.deals.get(2));
+        expect(error).toBeInstanceOf(PipedriveBudgetExhaustedError);
+        expect((error as PipedriveBudgetExhaustedError).resetAt.getTime()).toBe(MIDNIGHT);
+        expect(await failure(secondApi.deals.get(3))).toBeInstanceOf(PipedriveBudgetExhaustedError);
+        expect(emu.counts.api).toBe(0); // no request left either instance
+        const announced = [...first.events, ...second.events].filter((e) => e.type === 'pipedrive.company.budget_exhausted');
+        expect(announced).toEqual([
+          expect.objectContaining({ connectionId: first.connectionId, resetAt: new Date(MIDNIGHT).toISOString() }),
+        ]);
+      });
+    }
 
     it('keeps a ledger of what the app spent today by the cost table, and warns at the configured fractions', async () => {
       const clock = new ManualClock(START);

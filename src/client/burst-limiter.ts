@@ -8,6 +8,15 @@ export const BURST_WINDOW_MS = 2_000;
 /** Slack for clock granularity between our estimate and Pipedrive's count. */
 const MARGIN_MS = 10;
 /**
+ * Part of the limit left unused while other callers share the token: their sends since their last count
+ * reached us are unknown, and a spaced schedule keeps at most this many of them in doubt. 5% of the rate.
+ */
+const SHARED_RESERVE = 0.05;
+/** Other callers whose count has not grown for this long are taken as stopping: their room is ours. */
+const OTHERS_QUIET_MS = 250;
+/** Requests that may leave at once after a quiet spell; beyond them sends are spaced evenly over the window. */
+const BURST_FRACTION = 0.25;
+/**
  * Slack of the shared (Redis) window: a request's moment is granted before it leaves, and the time it
  * takes to reach Pipedrive may vary by this much before Pipedrive could count one too many in a window.
  * Costs 2.5% of the rate.
@@ -15,14 +24,13 @@ const MARGIN_MS = 10;
 const SHARED_MARGIN_MS = 50;
 /** Limit passed to the shared window for the probe that learns the real one: it goes at once, charged later. */
 const UNKNOWN_LIMIT = 0;
-/** A Redis call slower than this counts as Redis being down for that request. */
-const REDIS_TIMEOUT_MS = 250;
 
 /**
- * The part of a token's burst limit one app instance lets itself use. All of it until a 429 shows
- * another instance on the same token (this one's pacing alone never provokes one); then halved, at most
- * once per window, and grown back by a tenth of the limit per window once a whole window has passed
- * without a 429. Instances sharing a token so settle near a fair split instead of colliding every window.
+ * The part of a token's burst limit one app instance lets itself use: all of it until a 429 shows a
+ * caller that the headers did not (this one's pacing alone never provokes one). Then cut by a quarter,
+ * at most once per window, and grown back by a tenth of the limit per quarter window once a whole window
+ * has passed without a 429 (AIMD): callers that collide back off, and they find the limit again within
+ * a few seconds instead of running slow for the rest of the burst.
  */
 export class BurstShare {
   private value = 0;
@@ -34,7 +42,7 @@ export class BurstShare {
 
   /** The share at `now`, grown back if it is time. */
   current(now: number): number {
-    if (this.value < this.limit && now - this.shrunkAt >= 2 * this.windowMs && now - this.grownAt >= this.windowMs) {
+    if (this.value < this.limit && now - this.shrunkAt >= this.windowMs && now - this.grownAt >= this.windowMs / 4) {
       this.value = Math.min(this.limit, this.value + Math.max(1, Math.floor(this.limit / 10)));
       this.grownAt = now;
     }
@@ -50,7 +58,7 @@ export class BurstShare {
   /** Pipedrive refused a request we believed within the limit. */
   shrink(now: number): void {
     if (this.limit === 0 || now - this.shrunkAt < this.windowMs) return;
-    this.value = Math.max(1, Math.floor(this.value / 2));
+    this.value = Math.max(1, Math.floor(this.value * 0.75));
     this.shrunkAt = now;
   }
 }
@@ -60,15 +68,19 @@ interface Waiter {
   reject(reason: unknown): void;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** Waits only for the probe's answer to tell the limit; the shared window paces it from there. */
+  forLimit?: boolean;
 }
 
 /**
  * Paces one connection so it stays under Pipedrive's burst limit instead of provoking 429s.
  * A request counts against the rolling window while in flight and, once answered, from its estimated
  * arrival at Pipedrive (answer time minus half the fastest round trip seen) until the window has rolled
- * past it. A request may go while fewer than this instance's {@link BurstShare} of `x-ratelimit-limit`
- * count. Answers reconcile the count: when `x-ratelimit-remaining` shows the token busier than we know
- * (another instance shares it), placeholder entries make up the difference until `x-ratelimit-reset`.
+ * past it. A request may go while fewer than this instance's cap (its {@link BurstShare} of
+ * `x-ratelimit-limit`, split fairly once others show up) count, and its credit allows: requests leave
+ * spaced at the cap's pace. Answers reconcile the count: when `x-ratelimit-remaining` shows the token
+ * busier than we know (another instance shares it), placeholder entries make up the difference for a
+ * window, and they go as soon as an answer shows fewer.
  * Time is the injected clock's: waits are its sleeps, so a test advances them.
  */
 export class BurstLimiter {
@@ -90,8 +102,20 @@ export class BurstLimiter {
   /** When `x-ratelimit-limit` was first read, and whether another caller of the token was seen since. */
   private limitLearnedAt = 0;
   private othersSeen = false;
+  /** When an answer last told the token's count. */
+  private observedAt = 0;
+  /** When an answer last showed new requests of other callers. */
+  private othersGrewAt = -Infinity;
   private blockedUntil = 0;
   private fastestRoundTripMs = Infinity;
+  /**
+   * Sends this instance may make at once (a token bucket refilled at cap per window, holding at most a
+   * quarter of the cap): a short burst goes together, a long one leaves evenly spaced, so the count
+   * Pipedrive reports moves smoothly and every caller of the token sees the others in time, instead of
+   * all of them filling the window at its start.
+   */
+  private credit = Infinity;
+  private creditAt = 0;
   private readonly waiters: Waiter[] = [];
   /** Cancels the pending wake-up sleep; one per connection. */
   private wakeUp: AbortController | undefined;
@@ -117,13 +141,13 @@ export class BurstLimiter {
       if (this.limit > 0) return this.reserveShared(accessToken, this.limit, signal);
       // The limit is not known yet: one probe, recorded in the shared window; the rest wait for its answer.
       if (this.inFlight === 0 && this.waiters.length === 0) return this.reserveShared(accessToken, UNKNOWN_LIMIT, signal);
-      return this.queue(signal).then(() => {
+      return this.queue(signal, true).then(() => {
         this.inFlight -= 1;
         return this.acquire(signal, accessToken);
       });
     }
     if (this.waiters.length === 0 && this.canSend(now)) {
-      this.inFlight += 1;
+      this.send();
       return undefined;
     }
     return this.queue(signal);
@@ -168,27 +192,73 @@ export class BurstLimiter {
     if (this.limit === Infinity) return true;
     if (this.limit === 0) return this.inFlight === 0;
     if (this.inFlight >= this.startWindow) return false;
-    return this.count(now) < this.cap(now);
+    const cap = this.cap(now);
+    return !this.windowFull(now, cap) && this.refill(now, cap) >= 1;
+  }
+
+  /**
+   * Our share of the window is used, or, with other callers on the token, the whole window is as far as
+   * their last count shows: whatever the shares, together we stay under the target.
+   */
+  private windowFull(now: number, cap: number): boolean {
+    const own = this.count(now);
+    if (own >= cap) return true;
+    const others = this.countOthers(now);
+    if (others === 0) return false;
+    // They keep sending at their pace since their count last reached us.
+    const since = Math.floor((others * (now - this.observedAt)) / BURST_WINDOW_MS);
+    return own + others + since >= this.sharedTarget();
+  }
+
+  /** What all callers of the token together aim at once others are seen: the limit less the reserve. */
+  private sharedTarget(): number {
+    return Math.floor(this.limit * (1 - SHARED_RESERVE));
+  }
+
+  /** Counts a request leaving now, and spends a credit when pacing. */
+  private send(): void {
+    this.inFlight += 1;
+    if (this.limit !== 0 && this.limit !== Infinity) this.credit -= 1;
+  }
+
+  /** The credit at `now`: refilled at `cap` per window since last time, at most a quarter of `cap`. */
+  private refill(now: number, cap: number): number {
+    const most = Math.max(1, Math.floor(cap * BURST_FRACTION));
+    this.credit = Math.min(most, this.credit + ((now - this.creditAt) * cap) / BURST_WINDOW_MS);
+    this.creditAt = now;
+    return this.credit;
+  }
+
+  /** When the credit reaches one request at the current cap. */
+  private creditAvailableAt(now: number, cap: number): number {
+    const credit = this.refill(now, cap);
+    return credit >= 1 ? now : now + Math.ceil(((1 - credit) * BURST_WINDOW_MS) / cap);
   }
 
   /**
    * How many of this instance's requests may count in the window. Alone: the whole limit. With others
    * on the token: a fair split between the callers seen (estimated from how their count compares with
-   * ours), or more when they leave more, keeping room for them to double what we last saw (they are
-   * sending too while we read their count). Instances that start together so split the window instead
-   * of each taking it all; and never more than the share a 429 left.
+   * ours), or more when they leave more, keeping room for them to quadruple what we last saw (they are
+   * sending too while we read their count), or all they leave once their count has stopped growing. In
+   * the first window after learning the limit counts are too small to tell callers apart: each claims
+   * half, and the shared target ({@link windowFull}) keeps the sum under the limit. Never more than the
+   * share a 429 left.
    */
   private cap(now: number): number {
     const others = this.countOthers(now);
     const share = this.share.current(now);
-    // For the first window after learning the limit, claim half: instances started together would
+    // For the first moments after learning the limit, claim half: instances started together would
     // otherwise each take the whole window before their answers show one another.
     if (others === 0)
-      return now - this.limitLearnedAt < BURST_WINDOW_MS && !this.othersSeen ? Math.min(share, Math.ceil(this.limit / 2)) : share;
+      return now - this.limitLearnedAt < BURST_WINDOW_MS / 4 && !this.othersSeen ? Math.min(share, Math.ceil(this.limit / 2)) : share;
     this.othersSeen = true;
+    const target = this.sharedTarget();
+    if (now - this.limitLearnedAt < BURST_WINDOW_MS) return Math.max(1, Math.min(share, Math.floor(target / 2)));
     const own = this.count(now);
     const callers = 1 + Math.max(1, Math.round(others / Math.max(own, 1)));
-    return Math.min(share, Math.max(Math.floor(this.limit / callers), this.limit - 4 * others));
+    const quiet = this.othersGrewAt > this.limitLearnedAt && now - this.othersGrewAt > OTHERS_QUIET_MS;
+    const leftOver = quiet ? target - others : target - 4 * others;
+    return Math.max(1, Math.min(share, Math.max(Math.floor(target / callers), leftOver)));
   }
 
   /** Other callers' requests Pipedrive counts now, as last seen in its headers. */
@@ -218,6 +288,17 @@ export class BurstLimiter {
     return this.inFlight + this.arrived.length - head;
   }
 
+  /**
+   * This instance's answered requests as Pipedrive counts them now: without the margin `count` keeps, so
+   * one of ours leaving the window is not mistaken for another caller's arriving.
+   */
+  private countAnswered(now: number): number {
+    const cutoff = now - BURST_WINDOW_MS;
+    let index = this.head;
+    while (index < this.arrived.length && this.arrived[index]! <= cutoff) index += 1;
+    return this.arrived.length - index;
+  }
+
   private learn(state: PipedriveRateLimitState, now: number): void {
     if (state.limit === undefined) {
       if (this.limit === 0) this.limit = Infinity;
@@ -228,10 +309,16 @@ export class BurstLimiter {
     this.share.setLimit(state.limit);
     this.limit = state.limit;
     if (state.remaining === undefined) return;
+    this.observedAt = now;
     // Ours in flight may not have reached Pipedrive yet: count only the answered ones, so the others'
     // share is rather over- than under-estimated.
-    const missing = state.limit - state.remaining - (this.count(now) - this.inFlight) - this.countOthers(now);
+    const missing = state.limit - state.remaining - this.countAnswered(now) - this.countOthers(now);
+    // Fewer than we thought: some of theirs left the window earlier than we assumed (or they stopped),
+    // so the oldest of our guesses go, and a caller left alone takes over the window within one answer.
+    if (missing < 0) this.othersHead = Math.min(this.others.length, this.othersHead - missing);
     if (missing <= 0) return;
+    // Ours in flight may have been counted already: only more than those shows the others still sending.
+    if (missing > this.inFlight) this.othersGrewAt = now;
     // Newly seen requests of others arrived since our last answer: they stay a whole window from about
     // now (`x-ratelimit-reset` only tells when the oldest request leaves, and in whole seconds).
     this.others = insertSorted(this.others, this.othersHead, now + BURST_WINDOW_MS + MARGIN_MS, missing);
@@ -251,7 +338,7 @@ export class BurstLimiter {
     if (waitMs === undefined) {
       this.inFlight -= 1;
       const wait = this.waiters.length === 0 && this.canSend(this.clock.now()) ? undefined : this.queue(signal);
-      if (wait === undefined) this.inFlight += 1;
+      if (wait === undefined) this.send();
       return wait;
     }
     if (waitMs <= 0) return;
@@ -263,10 +350,10 @@ export class BurstLimiter {
     }
   }
 
-  private queue(signal: AbortSignal | undefined): Promise<void> {
+  private queue(signal: AbortSignal | undefined, forLimit = false): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal };
+      const waiter: Waiter = { resolve, reject, signal, forLimit };
       if (signal) {
         waiter.onAbort = () => this.cancel(waiter);
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -277,10 +364,14 @@ export class BurstLimiter {
   }
 
   private drain(now: number): void {
-    while (this.waiters.length > 0 && this.canSend(now)) {
-      const waiter = this.waiters.shift()!;
+    while (this.waiters.length > 0) {
+      const waiter = this.waiters[0]!;
+      const known = waiter.forLimit === true && this.limit > 0;
+      if (!known && !this.canSend(now)) break;
+      this.waiters.shift();
       if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-      this.inFlight += 1;
+      if (known) this.inFlight += 1;
+      else this.send();
       waiter.resolve();
     }
     if (this.waiters.length > 0) this.schedule(now);
@@ -290,12 +381,15 @@ export class BurstLimiter {
   private schedule(now: number): void {
     let wakeAt = this.blockedUntil;
     const finite = this.limit !== 0 && this.limit !== Infinity;
-    if (finite && this.inFlight < this.startWindow && this.count(now) >= this.cap(now)) {
-      // The earliest of: our oldest answered request leaves the window, or another caller's does.
-      const ownFreesAt = this.head < this.arrived.length ? this.arrived[this.head]! + BURST_WINDOW_MS + MARGIN_MS + 1 : Infinity;
-      const othersFreeAt = this.othersHead < this.others.length ? this.others[this.othersHead]! + 1 : Infinity;
-      const freesAt = Math.min(ownFreesAt, othersFreeAt);
-      if (freesAt !== Infinity) wakeAt = Math.max(wakeAt, freesAt);
+    if (finite && this.inFlight < this.startWindow) {
+      const cap = this.cap(now);
+      if (this.windowFull(now, cap)) {
+        // The earliest of: our oldest answered request leaves the window, or another caller's does.
+        const ownFreesAt = this.head < this.arrived.length ? this.arrived[this.head]! + BURST_WINDOW_MS + MARGIN_MS + 1 : Infinity;
+        const othersFreeAt = this.othersHead < this.others.length ? this.others[this.othersHead]! + 1 : Infinity;
+        const freesAt = Math.min(ownFreesAt, othersFreeAt);
+        if (freesAt !== Infinity) wakeAt = Math.max(wakeAt, freesAt);
+      } else wakeAt = Math.max(wakeAt, this.creditAvailableAt(now, cap));
     }
     // Otherwise only in-flight requests fill the window (or the probe is out): their answers drain.
     if (wakeAt <= now && (finite || this.limit === 0)) return;
@@ -380,6 +474,8 @@ export class SharedBurstWindow {
   constructor(
     private readonly redis: PipedriveRedis,
     private readonly keyPrefix: string,
+    /** A Redis call slower than this (real time) counts as Redis being down for that request. */
+    private readonly timeoutMs: number,
   ) {}
 
   /** Redis looks usable (connected); checked before each reservation so an outage costs no wait. */
@@ -399,6 +495,7 @@ export class SharedBurstWindow {
           if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error;
           return this.redis.eval(RESERVE_SCRIPT, 1, ...args);
         }),
+        this.timeoutMs,
       );
       if (this.down) {
         this.down = false;
@@ -426,11 +523,11 @@ export class SharedBurstWindow {
   }
 }
 
-/** Rejects when `work` has not settled within REDIS_TIMEOUT_MS (an I/O deadline, on real time like the HTTP timeout). */
-function withTimeout<T>(work: Promise<T>): Promise<T> {
+/** Rejects when `work` has not settled within `timeoutMs` (an I/O deadline, on real time like the HTTP timeout). */
+function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_TIMEOUT_MS} ms`)), REDIS_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -139,7 +139,7 @@ class DatabaseBudgets implements SharedBudgets {
 }
 
 /** How often an instance meets the others per company it calls for: its spending out, their news in. */
-const SYNC_INTERVAL_MS = 5_000;
+export const BUDGET_SYNC_INTERVAL_MS = 5_000;
 
 const DAY_MS = 86_400_000;
 
@@ -201,7 +201,7 @@ export class DailyBudget {
     const now = this.clock.now();
     const company = this.company(companyId, now);
     if (company.exhaustedUntil > now) throw new PipedriveBudgetExhaustedError(companyId, new Date(company.exhaustedUntil));
-    if (now - company.syncedAt < SYNC_INTERVAL_MS) return undefined;
+    if (now - company.syncedAt < BUDGET_SYNC_INTERVAL_MS) return undefined;
     return this.sync(companyId, company, null).then(() => {
       if (company.exhaustedUntil > this.clock.now()) throw new PipedriveBudgetExhaustedError(companyId, new Date(company.exhaustedUntil));
     });

@@ -37,7 +37,7 @@ export class PipedriveClient implements OnModuleDestroy {
     private readonly events: PipedriveEvents,
     metrics: PipedriveMetrics,
   ) {
-    const { redis, redisKeyPrefix, dailyBudget, budgetWarningFractions } = options.client;
+    const { redis, redisKeyPrefix, redisTimeoutMs, dailyBudget, budgetWarningFractions } = options.client;
     const budget = new DailyBudget(
       clock,
       { dailyBudget, warningFractions: budgetWarningFractions },
@@ -49,7 +49,7 @@ export class PipedriveClient implements OnModuleDestroy {
     this.context = {
       tokens,
       pools: new HttpPools(options.client.connectionsPerOrigin),
-      limiters: new BurstLimiters(clock, redis && new SharedBurstWindow(redis, redisKeyPrefix)),
+      limiters: new BurstLimiters(clock, redis && new SharedBurstWindow(redis, redisKeyPrefix, redisTimeoutMs)),
       budget,
       clock,
       options: options.client,

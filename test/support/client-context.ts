@@ -5,7 +5,7 @@ import type { PipedriveAuthModuleOptions } from '../../src/pipedrive-auth.option
 import type { PipedriveClock } from '../../src/pipedrive.clock.js';
 import type { PipedriveConnection, PipedriveTokenSet } from '../../src/tokens/pipedrive-token.types.js';
 import type { TokenService } from '../../src/tokens/token.service.js';
-import { startTestApp } from './test-app.js';
+import { startTestApp, type TestDatabase } from './test-app.js';
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
 
@@ -26,6 +26,8 @@ export async function startClientContext(
   logger?: Logger,
   /** Replaces the PipedriveClock provider (a ManualClock in tests); the system clock otherwise. */
   clock?: PipedriveClock,
+  /** A database shared with other instances (the caller owns it); a fresh SQLite file otherwise. */
+  database?: TestDatabase,
 ): Promise<ClientContext> {
   const started = await startTestApp({
     options: {
@@ -37,6 +39,7 @@ export async function startClientContext(
     },
     sqlLogger: logger,
     clock,
+    database,
     logLevels: ['error', 'warn'],
   });
   return {
