@@ -1,23 +1,47 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipedriveClient } from '../src/index.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
-import { createPostgresDatabase, type TestDatabase } from './support/postgres.js';
-import { deliver, startWebhookApp, v2Delivery, type WebhookApp } from './support/webhook-app.js';
+import { createPostgresDatabase } from './support/postgres.js';
+import { deliver, startWebhookApp, v2Delivery, type WebhookApp, type WebhookTestDatabase } from './support/webhook-app.js';
 import { eventually } from './support/waiting.js';
 
 /**
- * Two instances of an app on one PostgreSQL database (a fresh one per run): duplicates delivered to
- * both at the same moment are handled once, and an instance that stops mid-handling loses its claim
- * to the other when the lease runs out.
+ * Two instances of an app on one database (a fresh PostgreSQL database, or one SQLite file in WAL mode
+ * that each instance opens with its own connection): duplicates delivered to both at the same moment
+ * are handled once, and an instance that stops mid-handling loses its claim to the other when the lease
+ * runs out.
  */
 const CLIENT = { clientId: 'wh-instances', clientSecret: 'wh-instances-secret-0123456789' };
 const COMPANY = 9401;
 const LEASE_MS = 5_000;
 
-describe('webhooks on two instances sharing PostgreSQL', () => {
+const DATABASES: { name: string; open: () => Promise<{ database: WebhookTestDatabase; drop: () => Promise<void> }> }[] = [
+  {
+    name: 'one PostgreSQL database',
+    open: async () => {
+      const db = await createPostgresDatabase();
+      return { database: { type: 'postgres', url: db.url }, drop: () => db.drop() };
+    },
+  },
+  {
+    name: 'one SQLite file',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'npd-wh-instances-'));
+      return {
+        database: { type: 'sqlite', path: join(dir, 'shared.sqlite') },
+        drop: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+];
+
+describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) => {
   let emu: PipedriveEmulator;
-  let db: TestDatabase;
+  let db: Awaited<ReturnType<typeof open>>;
   let a: WebhookApp;
   let b: WebhookApp;
   const clockA = new ManualClock(Date.now());
@@ -25,11 +49,11 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
   let creds: { user: string; password: string };
 
   beforeAll(async () => {
-    db = await createPostgresDatabase();
+    db = await open();
     emu = await PipedriveEmulator.start();
     emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
     const common = {
-      database: { type: 'postgres' as const, url: db.url },
+      database: db.database,
       emulator: emu,
       client: CLIENT,
       encryptionKey: randomBytes(32).toString('base64'),
