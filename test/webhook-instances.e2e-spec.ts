@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PipedriveClient } from '../src/index.js';
+import { PipedriveClient, WEBHOOK_DEFAULTS } from '../src/index.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
 import { createPostgresDatabase } from './support/postgres.js';
 import { deliver, startWebhookApp, v2Delivery, type WebhookApp, type WebhookTestDatabase } from './support/webhook-app.js';
@@ -63,12 +63,16 @@ describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) =
     b = await startWebhookApp({ ...common, clock: clockB, webhooks });
     const connection = await a.connect({ companyId: COMPANY, userId: 1 });
     await eventually(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
-    const [hook] = await a.app
-      .get(PipedriveClient)
-      .forConnection(connection.id)
-      .get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
-    creds = { user: hook!.http_auth_user, password: hook!.http_auth_password };
+    creds = await credentialsOf(a, connection.id);
   });
+
+  async function credentialsOf(app: WebhookApp, connectionId: string): Promise<{ user: string; password: string }> {
+    const [hook] = await app.app
+      .get(PipedriveClient)
+      .forConnection(connectionId)
+      .get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
+    return { user: hook!.http_auth_user, password: hook!.http_auth_password };
+  }
   afterAll(async () => {
     await a?.close();
     await b?.close();
@@ -117,5 +121,19 @@ describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) =
     );
     expect(calls).toBe(2);
     hang();
+  });
+
+  it('after an uninstall on one instance, the other refuses its deliveries once credentialsCacheMs has passed', async () => {
+    const user = { companyId: COMPANY + 1, userId: 2 };
+    const connection = await a.connect(user);
+    await eventually(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
+    const own = await credentialsOf(a, connection.id);
+    const delivery = () => v2Delivery({ companyId: user.companyId });
+    expect((await deliver(b.receiverUrl, own, delivery())).status).toBe(200);
+    await a.tokens.uninstall(user.companyId, user.userId);
+    expect((await deliver(a.receiverUrl, own, delivery())).status).toBe(401);
+    // B read the credentials before the uninstall and may trust them for credentialsCacheMs, no longer.
+    await clockB.advance(WEBHOOK_DEFAULTS.credentialsCacheMs);
+    expect((await deliver(b.receiverUrl, own, delivery())).status).toBe(401);
   });
 });

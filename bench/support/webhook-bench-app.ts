@@ -59,7 +59,7 @@ class BaselineController {
   @HttpCode(200)
   async receive(@Headers('authorization') authorization: string | undefined, @Body() body: { meta: { id: string; entity_id: string } }) {
     const credentials = parseBasicAuth(authorization);
-    const webhook = credentials ? await this.webhooks.findById(credentials.user) : null;
+    const webhook = credentials ? await this.webhooks.findForDelivery(credentials.user) : null;
     if (!credentials || !webhook || !verifyPassword(credentials.password, webhook.passwordHash)) throw new UnauthorizedException();
     const now = Date.now();
     await this.inbox.insert({

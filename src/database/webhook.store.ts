@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, type Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
 import { PipedriveWebhookEntity } from './pipedrive-webhook.entity.js';
 import { storageCall } from './storage-call.js';
 
@@ -10,9 +11,20 @@ import { storageCall } from './storage-call.js';
 export class WebhookStore {
   constructor(@InjectRepository(PipedriveWebhookEntity) private readonly repo: Repository<PipedriveWebhookEntity>) {}
 
-  /** What the receiver checks a delivery against: the webhook its Basic user name claims. */
-  findById(id: string): Promise<PipedriveWebhookEntity | null> {
-    return storageCall('read a webhook', () => this.repo.findOneBy({ id }));
+  /**
+   * What the receiver checks a delivery against: the webhook its Basic user name claims, unless its
+   * connection is revoked. The connection row is revoked before the revoked event fires, so this holds
+   * from the moment an uninstall or disconnect is written, before the webhook rows themselves follow.
+   */
+  findForDelivery(id: string): Promise<PipedriveWebhookEntity | null> {
+    return storageCall('read a webhook', () =>
+      this.repo
+        .createQueryBuilder('w')
+        .innerJoin(PipedriveConnectionEntity, 'c', 'c.id = w.connection_id')
+        .where('w.id = :id', { id })
+        .andWhere("c.status <> 'revoked'")
+        .getOne(),
+    );
   }
 
   listByConnection(connectionId: string): Promise<PipedriveWebhookEntity[]> {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { PipedriveClient } from '../client/pipedrive.client.js';
 import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
+import { PipedriveWebhookHandlerTimeoutError } from '../errors/pipedrive-webhook.errors.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
@@ -121,11 +122,16 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     const handlers = this.handlers.match(row.action, row.entity).filter((h) => !done.has(h.id));
     let failure: Error | undefined;
     if (handlers.length > 0) {
+      const deadline = this.deadline(row);
       try {
-        const event = await this.toEvent(row);
+        const event = await this.toEvent(row, deadline.signal);
         for (const handler of handlers) {
+          if (deadline.signal.aborted) break;
           try {
-            await handler.call(event);
+            const call = handler.call(event);
+            // A handler still running past the deadline settles later, unobserved.
+            call.catch(() => undefined);
+            await Promise.race([call, deadline.expired]);
             done.add(handler.id);
           } catch (error) {
             failure ??= error instanceof Error ? error : new Error(String(error));
@@ -133,6 +139,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
         }
       } catch (error) {
         failure = error instanceof Error ? error : new Error(String(error));
+      } finally {
+        deadline.cancel();
       }
     }
     const now = this.clock.now();
@@ -157,7 +165,25 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     this.logger.warn(`${where} failed attempt ${row.attempts} of ${this.options.maxAttempts} (${failure.name}); retrying in ${delay} ms.`);
   }
 
-  private async toEvent(row: InboxRow): Promise<PipedriveWebhookEvent> {
+  /**
+   * The attempt's `handlerTimeoutMs`, on the injected clock: `expired` rejects and `signal` aborts with a
+   * PipedriveWebhookHandlerTimeoutError when it passes; `cancel` ends the wait once the handlers settled.
+   */
+  private deadline(row: InboxRow): { signal: AbortSignal; expired: Promise<never>; cancel: () => void } {
+    const timeout = new AbortController();
+    const finished = new AbortController();
+    const expired = new Promise<never>((_, reject) =>
+      timeout.signal.addEventListener('abort', () => reject(timeout.signal.reason as Error), { once: true }),
+    );
+    expired.catch(() => undefined);
+    this.clock.sleep(this.options.handlerTimeoutMs, finished.signal, { ref: false }).then(
+      () => timeout.abort(new PipedriveWebhookHandlerTimeoutError(row.eventId, this.options.handlerTimeoutMs)),
+      () => undefined,
+    );
+    return { signal: timeout.signal, expired, cancel: () => finished.abort() };
+  }
+
+  private async toEvent(row: InboxRow, signal: AbortSignal): Promise<PipedriveWebhookEvent> {
     const delivery = parseDelivery(JSON.parse(row.payload));
     if (!delivery) throw new Error('The stored delivery is no longer a v2 delivery.');
     let lookup = this.connections.get(row.connectionId);
@@ -174,6 +200,7 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
       connection,
       client: this.pipedrive.forConnection(row.connectionId),
       attempt: row.attempts,
+      signal,
     } as PipedriveWebhookEvent;
   }
 }

@@ -15,10 +15,9 @@ import { parseDelivery } from './webhook-delivery.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
- * How long a webhook row read for a delivery is reused: saves a read per delivery in a burst. A revoke
- * on this instance forgets it at once; on other instances it is refused at most this much later.
+ * Webhook rows read for deliveries are reused for `credentialsCacheMs`: saves a read per delivery in a
+ * burst. A revoke on this instance forgets them at once; other instances refuse at most that much later.
  */
-const CREDENTIALS_CACHE_MS = 5_000;
 const CREDENTIALS_CACHE_SIZE = 10_000;
 
 /** A refusal: the status and the JSON error body the sender gets. Nothing is stored. */
@@ -151,10 +150,10 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
     const now = this.clock.now();
     const cached = this.known.get(id);
     if (cached && cached.until > now) return cached.webhook;
-    const webhook = await this.webhooks.findById(id);
-    if (webhook?.status === 'active') {
+    const webhook = await this.webhooks.findForDelivery(id);
+    if (webhook?.status === 'active' && this.options.credentialsCacheMs > 0) {
       if (this.known.size >= CREDENTIALS_CACHE_SIZE) this.known.clear();
-      this.known.set(id, { webhook, until: now + CREDENTIALS_CACHE_MS });
+      this.known.set(id, { webhook, until: now + this.options.credentialsCacheMs });
     } else this.known.delete(id);
     return webhook;
   }
