@@ -121,7 +121,7 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
         lastError: null,
         handledAt: null,
       });
-      send(res, 200, { received: true });
+      send(res, 200, RECEIVED);
       this.dispatcher.wake();
     } catch (error) {
       if (error instanceof Refusal)
@@ -183,11 +183,18 @@ function tooLarge(limit: number): Refusal {
   return new Refusal(413, 'payload_too_large', `The body is larger than ${limit} bytes.`);
 }
 
-function send(res: ServerResponse, status: number, body: object): void {
+const RECEIVED = JSON.stringify({ received: true });
+
+function send(res: ServerResponse, status: number, body: object | string): void {
   if (res.headersSent) return;
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  // With its length known the answer goes out in one write, not chunked.
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  };
   if (status === 401) headers['www-authenticate'] = `Basic realm="${WEBHOOK_REALM}"`;
   // A refused body is not read: close the connection instead of draining it.
   if (status === 401 || status === 413) headers.connection = 'close';
-  res.writeHead(status, headers).end(JSON.stringify(body));
+  res.writeHead(status, headers).end(text);
 }
