@@ -7,7 +7,7 @@ import { PipedriveClient, WEBHOOK_DEFAULTS } from '../src/index.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
 import { createPostgresDatabase } from './support/postgres.js';
 import { deliver, startWebhookApp, v2Delivery, type WebhookApp, type WebhookTestDatabase } from './support/webhook-app.js';
-import { eventually } from './support/waiting.js';
+import { advanceWhileWaiting, eventually } from './support/waiting.js';
 
 /**
  * Two instances of an app on one database (a fresh PostgreSQL database, or one SQLite file in WAL mode
@@ -47,6 +47,7 @@ describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) =
   const clockA = new ManualClock(Date.now());
   const clockB = new ManualClock(Date.now());
   let creds: { user: string; password: string };
+  let connectionId: string;
 
   beforeAll(async () => {
     db = await open();
@@ -60,8 +61,10 @@ describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) =
     };
     const webhooks = { leaseMs: LEASE_MS, pollIntervalMs: 20 };
     a = await startWebhookApp({ ...common, clock: clockA, webhooks });
-    b = await startWebhookApp({ ...common, clock: clockB, webhooks });
+    // One app behind one public URL: B registers and recognises webhooks at A's (the balancer's) URL.
+    b = await startWebhookApp({ ...common, clock: clockB, webhooks: { ...webhooks, subscriptionUrl: a.receiverUrl } });
     const connection = await a.connect({ companyId: COMPANY, userId: 1 });
+    connectionId = connection.id;
     await eventually(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
     creds = await credentialsOf(a, connection.id);
   });
@@ -121,6 +124,28 @@ describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) =
     );
     expect(calls).toBe(2);
     hang();
+  });
+
+  it('reconciling the same connection on both instances at once re-creates a missing webhook once', async () => {
+    const [gone] = emu.webhooks(COMPANY);
+    expect(emu.removeWebhook(gone!.id)).toBe(true); // as Pipedrive does after three days of failed deliveries
+    // Scheduled reconciliation on every instance: one does the connection, the other skips it.
+    const reports = (await Promise.all([a.webhooks.reconcile(), b.webhooks.reconcile()])).flat();
+    expect(emu.webhooks(COMPANY)).toHaveLength(1);
+    expect(reports.flatMap((r) => r.created)).toEqual(['*.deal']);
+    // Asked for explicitly on both (as on connect): the second waits for the first, then finds it in place.
+    expect(emu.removeWebhook(emu.webhooks(COMPANY)[0]!.id)).toBe(true);
+    const explicit = await Promise.all([
+      advanceWhileWaiting(clockA, a.webhooks.reconcile(connectionId), 250),
+      advanceWhileWaiting(clockB, b.webhooks.reconcile(connectionId), 250),
+    ]);
+    expect(emu.webhooks(COMPANY)).toHaveLength(1);
+    expect(explicit.flatMap((r) => r.created)).toEqual(['*.deal']);
+    expect(explicit.flatMap((r) => r.kept)).toEqual(['*.deal']);
+    // The surviving webhook's credentials are the ones the instances accept.
+    const live = await credentialsOf(a, connectionId);
+    creds = live;
+    expect((await deliver(b.receiverUrl, live, v2Delivery({ companyId: COMPANY }))).status).toBe(200);
   });
 
   it('after an uninstall on one instance, the other refuses its deliveries once credentialsCacheMs has passed', async () => {

@@ -26,6 +26,7 @@ import {
   type PipedriveWebhooksModuleOptions,
 } from '../../src/index.js';
 import { WebhookInboxStore } from '../../src/database/webhook-inbox.store.js';
+import { PipedriveConnectionEntity } from '../../src/database/pipedrive-connection.entity.js';
 import { WebhookStore } from '../../src/database/webhook.store.js';
 import { hashPassword, parseBasicAuth, verifyPassword } from '../../src/webhooks/webhook-credentials.js';
 
@@ -119,7 +120,7 @@ export async function startBenchApp(
         controller: false,
       }),
       PipedriveWebhooksModule.forRoot({ pollIntervalMs: 200, ...webhooks }),
-      TypeOrmModule.forFeature([PipedriveWebhookEntity, PipedriveWebhookEventEntity]),
+      TypeOrmModule.forFeature([PipedriveConnectionEntity, PipedriveWebhookEntity, PipedriveWebhookEventEntity]),
     ],
     controllers: [BaselineController],
     providers: [BenchWebhookHandler, { provide: HANDLER, useValue: { fn: handler } }, WebhookStore, WebhookInboxStore],

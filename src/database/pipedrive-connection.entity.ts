@@ -65,6 +65,13 @@ export class PipedriveConnectionEntity {
   @Column({ name: 'session_epoch', type: 'varchar', length: 43, nullable: true })
   sessionEpoch!: string | null;
 
+  /** The instance reconciling this connection's webhooks (PipedriveWebhookRegistrar), until `webhooksLeaseUntil`. */
+  @Column({ name: 'webhooks_lease_owner', type: 'varchar', length: 64, nullable: true })
+  webhooksLeaseOwner?: string | null;
+
+  @Column({ name: 'webhooks_lease_until', type: 'bigint', nullable: true, transformer: bigintNumber })
+  webhooksLeaseUntil?: number | null;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;
 
