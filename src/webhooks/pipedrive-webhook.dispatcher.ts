@@ -14,6 +14,11 @@ import type { ResolvedPipedriveWebhooksOptions } from './pipedrive-webhooks.opti
 import { parseDelivery } from './webhook-delivery.js';
 import { WebhookHandlerRegistry } from './webhook-handler.registry.js';
 
+/** What the per-record order is kept for: one connection's record. */
+export type WebhookRecord = Pick<InboxRow, 'connectionId' | 'entity' | 'entityId'>;
+
+const recordKey = (record: WebhookRecord) => `${record.connectionId}\u0000${record.entity}\u0000${record.entityId}`;
+
 /**
  * Hands stored events to their handlers, after the receiver answered. Each instance claims due events
  * with a lease (a conditional UPDATE, so one instance wins each), renews the lease while handlers run,
@@ -27,6 +32,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   /** This instance's name; each claim's `lease_owner` is it plus a sequence number. */
   readonly owner = `${hostname().slice(0, 24)}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly active = new Set<Promise<void>>();
+  /** Records (connection, entity, id) whose event this instance is handling now. */
+  private readonly busyRecords = new Set<string>();
   private pumping: Promise<void> | undefined;
   private again = false;
   private started = false;
@@ -64,9 +71,14 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     await this.inbox.release(this.owner).catch(() => undefined);
   }
 
-  /** Looks for due events now (the receiver calls it after storing one). */
-  wake(): void {
-    if (!this.started) return;
+  /**
+   * Looks for due events now. The receiver calls it after storing one, naming its record: when this
+   * instance is handling an earlier event of that record, the stored one cannot be due before that
+   * ends (which wakes it anyway), so no claim is made. In a burst on one record that spares a claim
+   * per delivery, each a scan of the pending rows holding the database the receiver's inserts need.
+   */
+  wake(record?: WebhookRecord): void {
+    if (!this.started || (record && this.busyRecords.has(recordKey(record)))) return;
     if (this.pumping) {
       this.again = true;
       return;
@@ -102,6 +114,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   }
 
   private async run(row: InboxRow): Promise<void> {
+    const record = recordKey(row);
+    this.busyRecords.add(record);
     const renew = setInterval(
       () => void this.inbox.renew(row, row.leaseOwner!, this.clock.now() + this.options.leaseMs).catch(() => undefined),
       Math.max(500, Math.floor(this.options.leaseMs / 3)),
@@ -114,6 +128,7 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
       this.logger.error(`Webhook event ${row.eventId}: outcome not recorded (${(error as Error)?.name ?? 'Error'}); it will be retried.`);
     } finally {
       clearInterval(renew);
+      this.busyRecords.delete(record);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { WebhookInboxStore } from '../database/webhook-inbox.store.js';
+import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
 import type { PipedriveWebhookEntity } from '../database/pipedrive-webhook.entity.js';
 import { WebhookStore } from '../database/webhook.store.js';
 import { PipedriveConfigurationError, PipedriveStorageError } from '../errors/pipedrive.errors.js';
@@ -101,7 +101,7 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
         throw new Refusal(403, 'company_mismatch', 'meta.company_id is not the company of the webhook these credentials belong to.');
       }
       const now = this.clock.now();
-      await this.inbox.insert({
+      const row: InboxRow = {
         eventId: delivery.meta.id,
         connectionId: webhook.connectionId,
         webhookId: webhook.id,
@@ -120,9 +120,10 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
         completedHandlers: '',
         lastError: null,
         handledAt: null,
-      });
+      };
+      await this.inbox.insert(row);
       send(res, 200, RECEIVED);
-      this.dispatcher.wake();
+      this.dispatcher.wake(row);
     } catch (error) {
       if (error instanceof Refusal)
         return send(res, error.status, { statusCode: error.status, error: error.error, message: error.message });
