@@ -4,8 +4,8 @@ import { TableColumn, type MigrationInterface, type QueryRunner } from 'typeorm'
  * Which instance is reconciling a connection's webhooks, and until when: taken with one conditional
  * UPDATE, so instances reconciling the same connection at once do not both create a missing webhook.
  */
-export class AddWebhookReconcileLease1767916800000 implements MigrationInterface {
-  name = 'AddWebhookReconcileLease1767916800000';
+export class AddWebhookReconcileLease1768003200000 implements MigrationInterface {
+  name = 'AddWebhookReconcileLease1768003200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.addColumns('pipedrive_connections', [
