@@ -206,13 +206,15 @@ export interface PipedriveRefreshSweepOptions {
   /** Seconds between two sweeps of one instance (a sweep still running when the next is due is not overlapped). */
   intervalSeconds: number;
   /**
-   * At most this many connections refreshed per sweep, those expiring first.
+   * At most this many connections refreshed per sweep, those expiring first (connections in use, then
+   * as many idle ones whose token is `keepAliveDays` old).
    * @default PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.batchSize
    */
   batchSize?: number;
   /**
    * A connection whose token has not been refreshed for this many days is refreshed once by the sweep,
-   * even if nobody uses it: Pipedrive kills a refresh token left unused for 60 days. Below 60.
+   * even if nobody uses it: Pipedrive kills a refresh token left unused for 60 days. Below 60. Other
+   * expired tokens are refreshed by the sweep only if some instance handed them out since they were issued.
    * @default PIPEDRIVE_OPTION_DEFAULTS.refreshSweep.keepAliveDays
    */
   keepAliveDays?: number;

@@ -19,15 +19,19 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
   const refreshedIds = () => events.filter((e) => e.type === REFRESHED).map((e) => e.connectionId);
   const expiryOf = async (id: string) => (await a.tokens.findConnection(id))?.expiresAt.getTime();
 
-  /** A stored connection whose token expires in `expiresIn` seconds (negative: expired) after a `lifetime` in seconds. */
-  async function connect(expiresIn: number, lifetime = 3_600): Promise<string> {
+  /**
+   * A stored connection whose token expires in `expiresIn` seconds (negative: expired) after a `lifetime`
+   * in seconds; `used`: its token was handed out (by some instance) since it was issued.
+   */
+  async function connect(expiresIn: number, lifetime = 3_600, used = true): Promise<string> {
     const user = { companyId: nextCompany++, userId: 1 };
     const grant = fx.emu.grant({ clientId: fx.options().clientId, ...user });
     const tokens = { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: 'Bearer' as const };
     const { id } = await a.tokens.saveConnection(user, { ...tokens, expiresIn: 3_600, scopes: ['base'], apiDomain: grant.apiDomain });
     const expiresAt = fx.clock.now() + expiresIn * 1000;
-    const update = sql('UPDATE pipedrive_connections SET token_issued_at = $1, expires_at = $2 WHERE id = $3');
-    await a.dataSource.query(update, [expiresAt - lifetime * 1000, expiresAt, id]);
+    const update = sql('UPDATE pipedrive_connections SET token_issued_at = $1, expires_at = $2, last_used_at = $3 WHERE id = $4');
+    const issuedAt = expiresAt - lifetime * 1000;
+    await a.dataSource.query(update, [issuedAt, expiresAt, used ? issuedAt : null, id]);
     return id;
   }
 
@@ -73,6 +77,38 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('refresh sweep on %s', (kind
 
     expect(await a.sweeper.sweep()).toEqual(NOTHING);
     expect(fx.emu.counts.refreshToken).toBe(6);
+  });
+
+  it('leaves an unused connection alone until its token is keepAliveDays old, then refreshes it once', async () => {
+    const idle = await connect(-60, 3_600, false);
+    expect(await a.sweeper.sweep()).toEqual(NOTHING);
+    // Issued 3,660 s ago: 30 days (the default keepAliveDays) after that, and one second before.
+    await fx.clock.advance(30 * 86_400_000 - 3_660_000 - 1_000);
+    expect(await a.sweeper.sweep()).toEqual(NOTHING);
+    await fx.clock.advance(1_000);
+    expect(await a.sweeper.sweep()).toEqual({ ...NOTHING, refreshed: 1 });
+    expect(refreshedIds()).toEqual([idle]);
+    // Refreshed by the sweep, not handed out: still idle, so the next due time does not count.
+    await fx.clock.advance(2 * 3_600_000);
+    expect(await a.sweeper.sweep()).toEqual(NOTHING);
+    expect(fx.emu.counts.refreshToken).toBe(1);
+  });
+
+  it('refreshes ahead a connection used on another instance, and not its unused neighbour', async () => {
+    const [used, unused] = [await connect(1_000, 3_600, false), await connect(1_000, 3_600, false)];
+    await b.tokens.getAccessToken(used);
+    const recorded = sql('SELECT COUNT(*) AS n FROM pipedrive_connections WHERE last_used_at IS NOT NULL AND id = $1');
+    await waitFor(async () => Number((await a.dataSource.query(recorded, [used]))[0].n) === 1, "b's use to reach the row");
+    // Once per token: further uses are served from memory without a write.
+    const statements = b.queries();
+    for (let i = 0; i < 20; i++) await b.tokens.getAccessToken(used);
+    expect(b.queries()).toBe(statements);
+    // In the 300 s margin: due for refresh-ahead.
+    await fx.clock.advance(800_000);
+    expect(await a.sweeper.sweep()).toEqual({ ...NOTHING, refreshed: 1 });
+    expect(refreshedIds()).toEqual([used]);
+    expect(events.find((e) => e.type === REFRESHED)).toMatchObject({ by: 'a', reason: 'refresh_ahead' });
+    expect(await expiryOf(unused)).toBe(fx.clock.now() + 200_000);
   });
 
   it('two instances sweeping one database at once refresh each due connection once, skipping, not waiting', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { request } from 'undici';
 import { readRateLimit, toApiError } from '../client/http-transport.js';
+import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveApiError, PipedriveNetworkError, PipedriveTimeoutError } from '../errors/pipedrive.errors.js';
@@ -14,7 +15,10 @@ const PATH = '/api/v1/users/me';
  */
 @Injectable()
 export class PipedriveIdentityFetcher {
-  constructor(@InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions) {}
+  constructor(
+    @InjectPipedriveOptions() private readonly options: ResolvedPipedriveOptions,
+    @InjectPipedriveClock() private readonly clock: PipedriveClock,
+  ) {}
 
   /** The company and user the access token belongs to; PipedriveApiError / PipedriveNetworkError on failure. */
   async fetch(apiDomain: string, accessToken: string): Promise<PipedriveIdentity> {
@@ -33,7 +37,7 @@ export class PipedriveIdentityFetcher {
       throw new Failure(`Pipedrive GET ${PATH} ${why}`, { method: 'GET', path: PATH }, { cause: error });
     }
     const call = { method: 'GET', path: PATH, accessToken };
-    if (answer.status >= 300) throw toApiError(call, answer, readRateLimit(answer.headers, Date.now()));
+    if (answer.status >= 300) throw toApiError(call, answer, readRateLimit(answer.headers, this.clock.now()));
     return parseIdentity(answer.status, answer.text);
   }
 }

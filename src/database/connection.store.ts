@@ -49,9 +49,9 @@ export class ConnectionStore {
    * have won: `ON CONFLICT DO NOTHING` / `INSERT OR IGNORE`). Returns the stored row and whether it is ours.
    */
   async insertOrGet(
-    row: Omit<PipedriveConnectionEntity, 'id' | 'sessionEpoch'>,
+    row: Omit<PipedriveConnectionEntity, 'id' | 'sessionEpoch' | 'lastUsedAt'>,
   ): Promise<{ row: PipedriveConnectionEntity; created: boolean }> {
-    const entity = this.repo.create({ ...row, id: randomUUID(), sessionEpoch: null });
+    const entity = this.repo.create({ ...row, id: randomUUID(), sessionEpoch: null, lastUsedAt: null });
     await storageCall('insert a connection', () => this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute());
     const stored = await this.findByUser(row.companyId, row.userId);
     if (!stored) throw new Error(`Pipedrive connection of company ${row.companyId} user ${row.userId} vanished while saving.`);
@@ -59,43 +59,55 @@ export class ConnectionStore {
   }
 
   /**
-   * Ids of at most `limit` active connections whose token is due at `now`, expiring first. Due is
-   * refreshAt()'s rule, `marginMs` before expiry but not before half the lifetime (multiplied out:
-   * expires - (expires - issued) / 2 <= now), or already expired; rows backing off or leased are left out.
+   * Records that the connection's current token was handed out at `now`, unless a use of it is
+   * already recorded (by this instance or another): at most one effective write per token.
    */
-  async findDue(now: number, marginMs: number, limit: number): Promise<Array<{ id: string; tokenIssuedAt: number }>> {
+  async recordUse(id: string, now: number): Promise<void> {
     const query = this.repo
-      .createQueryBuilder('c')
-      .select('c.id', 'id')
-      .addSelect('c.tokenIssuedAt', 'tokenIssuedAt')
-      .where('c.status = :active', { active: 'active' })
-      .andWhere('c.expiresAt <= :horizon', { horizon: now + marginMs })
-      .andWhere('(c.expiresAt <= :now OR c.expiresAt + c.tokenIssuedAt <= :twiceNow)', { now, twiceNow: 2 * now })
-      .andWhere('(c.refreshBackoffUntil IS NULL OR c.refreshBackoffUntil <= :now)')
-      .andWhere('(c.leaseUntil IS NULL OR c.leaseUntil < :now)')
-      .orderBy('c.expiresAt', 'ASC')
-      .limit(limit);
-    const rows = await storageCall('find due connections', () => query.getRawMany<{ id: string; tokenIssuedAt: string | number }>());
-    return rows.map((row) => ({ id: row.id, tokenIssuedAt: Number(row.tokenIssuedAt) }));
+      .createQueryBuilder()
+      .update()
+      .set({ lastUsedAt: now })
+      .where('id = :id', { id })
+      .andWhere('(last_used_at IS NULL OR last_used_at < token_issued_at)');
+    await storageCall('update a connection', () => query.execute());
   }
 
   /**
-   * Ids of at most `limit` active connections whose token was last obtained at or before `issuedBefore`
+   * At most `limit` active connections in use whose token is due at `now`, expiring first. In use: its
+   * current token was handed out (lastUsedAt at or after tokenIssuedAt). Due is refreshAt()'s rule,
+   * `marginMs` before expiry but not before half the lifetime (multiplied out:
+   * expires - (expires - issued) / 2 <= now), or already expired; rows backing off or leased are left out.
+   */
+  findDue(now: number, marginMs: number, limit: number): Promise<PipedriveConnectionEntity[]> {
+    const query = this.sweepable(now)
+      .andWhere('c.lastUsedAt >= c.tokenIssuedAt')
+      .andWhere('c.expiresAt <= :horizon', { horizon: now + marginMs })
+      .andWhere('(c.expiresAt <= :now OR c.expiresAt + c.tokenIssuedAt <= :twiceNow)', { twiceNow: 2 * now })
+      .orderBy('c.expiresAt', 'ASC')
+      .limit(limit);
+    return storageCall('find due connections', () => query.getMany());
+  }
+
+  /**
+   * At most `limit` active connections whose token was last obtained at or before `issuedBefore`
    * (epoch ms), oldest first: the ones whose refresh token Pipedrive would drop if left alone.
    * Rows backing off or leased are left out.
    */
-  async findIdle(now: number, issuedBefore: number, limit: number): Promise<string[]> {
-    const query = this.repo
-      .createQueryBuilder('c')
-      .select('c.id', 'id')
-      .where('c.status = :active', { active: 'active' })
+  findIdle(now: number, issuedBefore: number, limit: number): Promise<PipedriveConnectionEntity[]> {
+    const query = this.sweepable(now)
       .andWhere('c.tokenIssuedAt <= :issuedBefore', { issuedBefore })
-      .andWhere('(c.refreshBackoffUntil IS NULL OR c.refreshBackoffUntil <= :now)', { now })
-      .andWhere('(c.leaseUntil IS NULL OR c.leaseUntil < :now)')
       .orderBy('c.tokenIssuedAt', 'ASC')
       .limit(limit);
-    const rows = await storageCall('find idle connections', () => query.getRawMany<{ id: string }>());
-    return rows.map((row) => row.id);
+    return storageCall('find idle connections', () => query.getMany());
+  }
+
+  /** Active rows that neither back off nor are leased at `now`: what a sweep may refresh. */
+  private sweepable(now: number) {
+    return this.repo
+      .createQueryBuilder('c')
+      .where('c.status = :active', { active: 'active' })
+      .andWhere('(c.refreshBackoffUntil IS NULL OR c.refreshBackoffUntil <= :now)', { now })
+      .andWhere('(c.leaseUntil IS NULL OR c.leaseUntil < :now)');
   }
 
   /** Up to `limit` rows still holding tokens, by id after `afterId`: a stable walk while rows change. */

@@ -10,6 +10,7 @@ import type { PipedriveConnectionStatus } from '../tokens/pipedrive-token.types.
 @Entity({ name: 'pipedrive_connections' })
 @Index('UQ_pipedrive_connections_company_user', ['companyId', 'userId'], { unique: true })
 @Index('IDX_pipedrive_connections_status_expires_at', ['status', 'expiresAt'])
+@Index('IDX_pipedrive_connections_status_token_issued_at', ['status', 'tokenIssuedAt'])
 export class PipedriveConnectionEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -64,6 +65,10 @@ export class PipedriveConnectionEntity {
   /** Random value of the latest authorization, signed into its session cookies; older cookies no longer match. */
   @Column({ name: 'session_epoch', type: 'varchar', length: 43, nullable: true })
   sessionEpoch!: string | null;
+
+  /** The first time a token was handed out after it was issued (epoch ms); older than tokenIssuedAt: idle since. */
+  @Column({ name: 'last_used_at', type: 'bigint', nullable: true, transformer: bigintNumber })
+  lastUsedAt!: number | null;
 
   /** The instance reconciling this connection's webhooks (PipedriveWebhookRegistrar), until `webhooksLeaseUntil`. */
   @Column({ name: 'webhooks_lease_owner', type: 'varchar', length: 64, nullable: true })

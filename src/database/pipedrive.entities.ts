@@ -3,6 +3,7 @@ import { CreatePipedriveWebhookTables1767312000000 } from './migrations/17673120
 import { CreatePipedriveCompanyBudgets1767398400000 } from './migrations/1767398400000-create-pipedrive-company-budgets.js';
 import { PipedriveCompanyBudgetEntity } from './pipedrive-company-budget.entity.js';
 import { AddSessionEpoch1767830400000 } from './migrations/1767830400000-add-session-epoch.js';
+import { AddLastUsedAt1767916800000 } from './migrations/1767916800000-add-last-used-at.js';
 import { AddWebhookReconcileLease1768003200000 } from './migrations/1768003200000-add-webhook-reconcile-lease.js';
 import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
 import { PipedriveOAuthStateEntity } from './pipedrive-oauth-state.entity.js';
@@ -24,5 +25,6 @@ export const PIPEDRIVE_MIGRATIONS = [
   CreatePipedriveWebhookTables1767312000000,
   CreatePipedriveCompanyBudgets1767398400000,
   AddSessionEpoch1767830400000,
+  AddLastUsedAt1767916800000,
   AddWebhookReconcileLease1768003200000,
 ];

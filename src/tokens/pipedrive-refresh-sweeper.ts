@@ -4,6 +4,7 @@ import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import { PIPEDRIVE_OPTION_DEFAULTS, type ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
 import { PipedriveError, PipedriveReauthorizationRequiredError, PipedriveTokenEndpointError } from '../errors/pipedrive.errors.js';
 import { ConnectionStore } from '../database/connection.store.js';
+import type { PipedriveConnectionEntity } from '../database/pipedrive-connection.entity.js';
 import { TokenService } from './token.service.js';
 
 /** Refreshes running at once in one sweep: enough to overlap Pipedrive's latency, few enough to be gentle. */
@@ -24,12 +25,14 @@ export interface PipedriveSweepSummary {
 }
 
 /**
- * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections,
- * expiring first, then up to `batchSize` connections whose token is `keepAliveDays` old (a backstop,
- * so Pipedrive never drops a refresh token left unused for 60 days). All through TokenService, so the row's refresh lease keeps several instances from
- * refreshing one connection twice. Off unless the option is set; `sweep()` runs one pass on demand.
- * The interval is waited on the injected {@link PipedriveClock}, counted from the end of the previous
- * pass, so passes never overlap.
+ * The `refreshSweep` option: every `intervalSeconds`, refreshes up to `batchSize` due connections that
+ * are in use (a token handed out since it was issued, by any instance: the row's `last_used_at`),
+ * expiring first, then up to `batchSize` idle connections whose token is `keepAliveDays` old, so
+ * Pipedrive never drops their refresh token (60 days unused) and an idle connection costs one refresh
+ * per `keepAliveDays`, not one per access-token lifetime. All through TokenService, so the row's
+ * refresh lease keeps several instances from refreshing one connection twice. Off unless the option
+ * is set; `sweep()` runs one pass on demand. The interval is waited on the injected
+ * {@link PipedriveClock}, counted from the end of the previous pass, so passes never overlap.
  */
 @Injectable()
 export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -93,9 +96,11 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     const summary: PipedriveSweepSummary = { refreshed: 0, skipped: 0, failed: 0, reauthorizationRequired: 0 };
     const sweep = { ...PIPEDRIVE_OPTION_DEFAULTS.refreshSweep, ...this.options.refreshSweep };
     const now = this.clock.now();
-    const due = (await this.store.findDue(now, this.options.refreshMarginSeconds * 1000, sweep.batchSize)).map((row) => row.id);
-    const idle = await this.store.findIdle(now, now - sweep.keepAliveDays * DAY_MS, sweep.batchSize);
-    for (const id of idle) if (!due.includes(id)) due.push(id);
+    const due = await this.store.findDue(now, this.options.refreshMarginSeconds * 1000, sweep.batchSize);
+    const ids = new Set(due.map((row) => row.id));
+    for (const row of await this.store.findIdle(now, now - sweep.keepAliveDays * DAY_MS, sweep.batchSize)) {
+      if (!ids.has(row.id)) due.push(row);
+    }
     let next = 0;
     const worker = async () => {
       // Stopping leaves the rest for the next start, or for another instance.
@@ -105,9 +110,10 @@ export class PipedriveRefreshSweeper implements OnApplicationBootstrap, OnModule
     return summary;
   }
 
-  private async refreshOne(id: string): Promise<keyof PipedriveSweepSummary> {
+  private async refreshOne(row: PipedriveConnectionEntity): Promise<keyof PipedriveSweepSummary> {
+    const id = row.id;
     try {
-      return (await this.tokens.refreshIfDue(id)) ? 'refreshed' : 'skipped';
+      return (await this.tokens.refreshIfDue(row)) ? 'refreshed' : 'skipped';
     } catch (error) {
       if (error instanceof PipedriveReauthorizationRequiredError && error.reason === 'invalid_grant') {
         return 'reauthorizationRequired';

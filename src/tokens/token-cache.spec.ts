@@ -29,4 +29,16 @@ describe('TokenCache', () => {
     expect(cache.peek('b')).toBeUndefined();
     expect(cache.peek('c')).toBeDefined();
   });
+
+  it('answers firstUse once per token, kept when the same token is cached again, reset by a new one', () => {
+    const cache = new TokenCache(10);
+    expect(cache.firstUse('a')).toBe(false);
+    cache.set(token('a'), 5_000);
+    expect(cache.firstUse('a')).toBe(true);
+    expect(cache.firstUse('a')).toBe(false);
+    cache.set(token('a'), 9_000);
+    expect(cache.firstUse('a')).toBe(false);
+    cache.set({ ...token('a'), accessToken: 't-a2' }, 9_000);
+    expect(cache.firstUse('a')).toBe(true);
+  });
 });

@@ -4,6 +4,8 @@ interface Entry {
   token: PipedriveAccessToken;
   /** Until then the token is handed out without looking at the database. */
   freshUntil: number;
+  /** This instance already recorded a use of this token in the database. */
+  useRecorded: boolean;
 }
 
 /** Bounded LRU of decrypted access tokens: the hot path of getAccessToken. */
@@ -27,10 +29,24 @@ export class TokenCache {
     return this.entries.get(connectionId)?.token;
   }
 
+  /**
+   * True the first time it is asked for the cached token, false afterwards (and when nothing is
+   * cached): whoever gets true records the use, so the database hears of each token once per instance.
+   */
+  firstUse(connectionId: string): boolean {
+    const entry = this.entries.get(connectionId);
+    if (!entry || entry.useRecorded) return false;
+    entry.useRecorded = true;
+    return true;
+  }
+
   set(token: PipedriveAccessToken, freshUntil: number): PipedriveAccessToken {
     const frozen = Object.freeze({ ...token });
+    const previous = this.entries.get(token.connectionId);
+    // The same token cached again (e.g. re-read from the row) keeps its recorded use.
+    const useRecorded = previous?.token.accessToken === token.accessToken && previous.useRecorded;
     this.entries.delete(token.connectionId);
-    this.entries.set(token.connectionId, { token: frozen, freshUntil });
+    this.entries.set(token.connectionId, { token: frozen, freshUntil, useRecorded });
     if (this.entries.size > this.maxSize) this.entries.delete(this.entries.keys().next().value!);
     return frozen;
   }

@@ -85,12 +85,12 @@ export class TokenRefresher {
   }
 
   /**
-   * The sweep's path: refreshes `id` if its token is due, and skips it (false) when it is not, is
+   * The sweep's path: refreshes the connection (an id, or a row just read) if its token is due, and skips it (false) when it is not, is
    * backing off, is no longer active, or another instance holds its lease: never waits for a holder.
    * True when this call refreshed it; a failed refresh throws as in resolve().
    */
-  async refreshIfDue(id: string): Promise<boolean> {
-    const row = await this.store.findById(id);
+  async refreshIfDue(connection: string | Row): Promise<boolean> {
+    const row = typeof connection === 'string' ? await this.store.findById(connection) : connection;
     if (!row || row.status !== 'active') return false;
     const now = this.clock.now();
     if (now < refreshAt(row.tokenIssuedAt, row.expiresAt, this.timing.marginMs)) return false;

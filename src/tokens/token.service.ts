@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { InjectPipedriveOptions } from '../pipedrive.constants.js';
 import type { ResolvedPipedriveOptions } from '../pipedrive-auth.options.js';
@@ -25,6 +25,7 @@ import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
  */
 @Injectable()
 export class TokenService {
+  private readonly logger = new Logger('TokenService');
   private readonly sealer: TokenSealer;
   private readonly cache: TokenCache;
   private readonly refresher: TokenRefresher;
@@ -107,24 +108,26 @@ export class TokenService {
     if (rejected === undefined) {
       const hit = this.cache.fresh(connectionId, this.clock.now());
       this.metrics.tokenCache(hit !== undefined);
-      if (hit) return Promise.resolve(hit);
+      if (hit) return Promise.resolve(this.handOut(hit));
     } else {
       const known = this.cache.peek(connectionId);
       if (known?.accessToken === rejected) this.cache.delete(connectionId);
-      else if (known && this.clock.now() < known.expiresAt) return Promise.resolve(known);
+      else if (known && this.clock.now() < known.expiresAt) return Promise.resolve(this.handOut(known));
     }
-    return this.singleFlight(connectionId, rejected);
+    return this.singleFlight(connectionId, rejected).then((token) => this.handOut(token));
   }
 
   /**
    * Refreshes the connection now if its token is due (as getAccessToken would), but skips it when it
    * is not due, is backing off, is no longer active, or a refresh is already running here or on another
-   * instance: never waits. True when this call refreshed it. Used by {@link PipedriveRefreshSweeper}.
+   * instance: never waits. True when this call refreshed it. Used by {@link PipedriveRefreshSweeper},
+   * which passes the row it selected (saving a read; a row that changed since only loses the lease race).
    * @throws PipedriveReauthorizationRequiredError when Pipedrive refuses the refresh token (`invalid_grant`).
    */
-  refreshIfDue(connectionId: string): Promise<boolean> {
-    if (this.inFlight.has(connectionId)) return Promise.resolve(false);
-    return this.refresher.refreshIfDue(connectionId);
+  refreshIfDue(connection: string | PipedriveConnectionEntity): Promise<boolean> {
+    const id = typeof connection === 'string' ? connection : connection.id;
+    if (this.inFlight.has(id)) return Promise.resolve(false);
+    return this.refresher.refreshIfDue(connection);
   }
 
   /** The connection with this id, without tokens; null when there is none. */
@@ -193,6 +196,20 @@ export class TokenService {
     if (row.status === 'revoked') return;
     const { id: connectionId, companyId, userId } = row;
     this.events.emit({ type: PIPEDRIVE_EVENTS.revoked, connectionId, companyId, userId, reason });
+  }
+
+  /**
+   * The first hand-out of each token is recorded in its row (one conditional UPDATE, not awaited), so
+   * every instance's sweep knows the connection is in use and refreshes it ahead; an unused one is
+   * left for `keepAliveDays`. A failed write only costs that: the caller's own refresh-ahead still works.
+   */
+  private handOut(token: PipedriveAccessToken): PipedriveAccessToken {
+    if (this.cache.firstUse(token.connectionId)) {
+      this.store.recordUse(token.connectionId, this.clock.now()).catch((error: unknown) => {
+        this.logger.warn(`Could not record the use of Pipedrive connection ${token.connectionId}: ${(error as Error)?.name ?? 'Error'}`);
+      });
+    }
+    return token;
   }
 
   private singleFlight(connectionId: string, rejected?: string): Promise<PipedriveAccessToken> {

@@ -15,6 +15,7 @@ import { PIPEDRIVE_OPTIONS } from '../../src/pipedrive.constants.js';
 import { PipedriveEvents } from '../../src/tokens/pipedrive-events.js';
 import { PipedriveRefreshSweeper } from '../../src/tokens/pipedrive-refresh-sweeper.js';
 import { TokenService } from '../../src/tokens/token.service.js';
+import { untracedSqlite3 } from '../../src/app/database/typeorm-options.js';
 import { freePort } from './free-port.js';
 
 /**
@@ -115,8 +116,8 @@ export async function startTestApp(setup: TestAppSetup): Promise<TestApp> {
 function dataSourceOptions(database: TestDatabase, logger: TypeOrmLogger) {
   const common = { autoLoadEntities: true, migrations: PIPEDRIVE_MIGRATIONS, migrationsRun: true, logger } as const;
   if (database.type === 'postgres') return { ...common, type: 'postgres' as const, url: database.url };
-  if (database.plain) return { ...common, type: 'sqlite' as const, database: database.path };
-  return { ...common, type: 'sqlite' as const, database: database.path, enableWAL: true, busyTimeout: 5_000 };
+  const sqlite = { ...common, type: 'sqlite' as const, driver: untracedSqlite3, database: database.path };
+  return database.plain ? sqlite : { ...sqlite, enableWAL: true, busyTimeout: 5_000 };
 }
 
 /** TypeORM hands every statement and every failed one to its logger: counting them proves what the cache saves and that SQLITE_BUSY was retried. */
