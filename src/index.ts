@@ -124,6 +124,10 @@ export { PipedriveWebhookReceiver } from './webhooks/pipedrive-webhook.receiver.
 export type { PipedriveConnectionWebhooks, PipedriveWebhookReport } from './webhooks/pipedrive-webhook.registrar.js';
 export type * from './webhooks/pipedrive-webhook.types.js';
 export type { PipedriveWebhookAction, PipedriveWebhookEventName, PipedriveWebhookObject } from './webhooks/webhook-event-pattern.js';
-export { PipedriveWebhookLimitError, PipedriveWebhookRegistrationError } from './errors/pipedrive-webhook.errors.js';
+export {
+  PipedriveWebhookHandlerTimeoutError,
+  PipedriveWebhookLimitError,
+  PipedriveWebhookRegistrationError,
+} from './errors/pipedrive-webhook.errors.js';
 export { PipedriveWebhookEntity, type PipedriveWebhookStatus } from './database/pipedrive-webhook.entity.js';
 export { PipedriveWebhookEventEntity, type PipedriveWebhookEventStatus } from './database/pipedrive-webhook-event.entity.js';

@@ -127,6 +127,46 @@ describe('webhook handling', () => {
     expect(w.app.recorder.handled.map((h) => h.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('fails an attempt whose handler never settles after handlerTimeoutMs on the clock, then retries it', async () => {
+    const w = await world({ handlerTimeoutMs: 5_000, backoffMs: 1_000, maxAttempts: 3 });
+    const signals: AbortSignal[] = [];
+    w.app.recorder.behaviour = (event) => {
+      signals.push(event.signal);
+      return event.attempt === 1 ? new Promise(() => undefined) : undefined;
+    };
+    const id = await w.send({ entityId: 13 });
+    await eventually(() => expect(w.app.recorder.handled).toHaveLength(1));
+    await w.clock.advance(4_999);
+    expect(await w.row(id)).toMatchObject({ status: 'pending', attempts: 1, lastError: null });
+    expect(signals[0]!.aborted).toBe(false);
+    await w.clock.advance(1);
+    await eventually(async () =>
+      expect(await w.row(id)).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        lastError: expect.stringMatching(/^PipedriveWebhookHandlerTimeoutError: /),
+      }),
+    );
+    expect(signals[0]!.aborted).toBe(true);
+    // The slot is free and the claim given back: the retry comes after the back-off like any failure.
+    await w.clock.advance(1_000);
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'done', attempts: 2, lastError: null }));
+    expect(signals[1]!.aborted).toBe(false);
+  });
+
+  it('dead-letters an event whose handler never settles once its attempts are used up', async () => {
+    const w = await world({ handlerTimeoutMs: 1_000, backoffMs: 10, maxAttempts: 2 });
+    w.app.recorder.behaviour = () => new Promise(() => undefined);
+    const id = await w.send({ entityId: 14 });
+    await eventually(() => expect(w.app.recorder.handled).toHaveLength(1));
+    await w.clock.advance(1_000);
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'pending', attempts: 1 }));
+    await w.clock.advance(10);
+    await eventually(() => expect(w.app.recorder.handled).toHaveLength(2));
+    await w.clock.advance(1_000);
+    await eventually(async () => expect(await w.row(id)).toMatchObject({ status: 'dead', attempts: 2 }));
+  });
+
   it('dead-letters after the configured attempts with a log line, and re-runs on request', async () => {
     const errors = vi.spyOn(Logger.prototype, 'error');
     const w = await world({ backoffMs: 10, maxAttempts: 3 });

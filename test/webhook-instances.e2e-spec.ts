@@ -1,50 +1,81 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PipedriveClient } from '../src/index.js';
+import { PipedriveClient, WEBHOOK_DEFAULTS } from '../src/index.js';
 import { ManualClock, PipedriveEmulator } from '../src/testing/index.js';
-import { createPostgresDatabase, type TestDatabase } from './support/postgres.js';
-import { deliver, startWebhookApp, v2Delivery, type WebhookApp } from './support/webhook-app.js';
-import { eventually } from './support/waiting.js';
+import { createPostgresDatabase } from './support/postgres.js';
+import { deliver, startWebhookApp, v2Delivery, type WebhookApp, type WebhookTestDatabase } from './support/webhook-app.js';
+import { advanceWhileWaiting, eventually } from './support/waiting.js';
 
 /**
- * Two instances of an app on one PostgreSQL database (a fresh one per run): duplicates delivered to
- * both at the same moment are handled once, and an instance that stops mid-handling loses its claim
- * to the other when the lease runs out.
+ * Two instances of an app on one database (a fresh PostgreSQL database, or one SQLite file in WAL mode
+ * that each instance opens with its own connection): duplicates delivered to both at the same moment
+ * are handled once, and an instance that stops mid-handling loses its claim to the other when the lease
+ * runs out.
  */
 const CLIENT = { clientId: 'wh-instances', clientSecret: 'wh-instances-secret-0123456789' };
 const COMPANY = 9401;
 const LEASE_MS = 5_000;
 
-describe('webhooks on two instances sharing PostgreSQL', () => {
+const DATABASES: { name: string; open: () => Promise<{ database: WebhookTestDatabase; drop: () => Promise<void> }> }[] = [
+  {
+    name: 'one PostgreSQL database',
+    open: async () => {
+      const db = await createPostgresDatabase();
+      return { database: { type: 'postgres', url: db.url }, drop: () => db.drop() };
+    },
+  },
+  {
+    name: 'one SQLite file',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'npd-wh-instances-'));
+      return {
+        database: { type: 'sqlite', path: join(dir, 'shared.sqlite') },
+        drop: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+];
+
+describe.each(DATABASES)('webhooks on two instances sharing $name', ({ open }) => {
   let emu: PipedriveEmulator;
-  let db: TestDatabase;
+  let db: Awaited<ReturnType<typeof open>>;
   let a: WebhookApp;
   let b: WebhookApp;
   const clockA = new ManualClock(Date.now());
   const clockB = new ManualClock(Date.now());
   let creds: { user: string; password: string };
+  let connectionId: string;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase();
+    db = await open();
     emu = await PipedriveEmulator.start();
     emu.registerApp({ ...CLIENT, redirectUri: 'http://127.0.0.1/cb', scope: 'base,deals:full,admin' });
     const common = {
-      database: { type: 'postgres' as const, url: db.url },
+      database: db.database,
       emulator: emu,
       client: CLIENT,
       encryptionKey: randomBytes(32).toString('base64'),
     };
     const webhooks = { leaseMs: LEASE_MS, pollIntervalMs: 20 };
     a = await startWebhookApp({ ...common, clock: clockA, webhooks });
-    b = await startWebhookApp({ ...common, clock: clockB, webhooks });
+    // One app behind one public URL: B registers and recognises webhooks at A's (the balancer's) URL.
+    b = await startWebhookApp({ ...common, clock: clockB, webhooks: { ...webhooks, subscriptionUrl: a.receiverUrl } });
     const connection = await a.connect({ companyId: COMPANY, userId: 1 });
+    connectionId = connection.id;
     await eventually(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
-    const [hook] = await a.app
-      .get(PipedriveClient)
-      .forConnection(connection.id)
-      .get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
-    creds = { user: hook!.http_auth_user, password: hook!.http_auth_password };
+    creds = await credentialsOf(a, connection.id);
   });
+
+  async function credentialsOf(app: WebhookApp, connectionId: string): Promise<{ user: string; password: string }> {
+    const [hook] = await app.app
+      .get(PipedriveClient)
+      .forConnection(connectionId)
+      .get<{ http_auth_user: string; http_auth_password: string }[]>('/v1/webhooks');
+    return { user: hook!.http_auth_user, password: hook!.http_auth_password };
+  }
   afterAll(async () => {
     await a?.close();
     await b?.close();
@@ -93,5 +124,41 @@ describe('webhooks on two instances sharing PostgreSQL', () => {
     );
     expect(calls).toBe(2);
     hang();
+  });
+
+  it('reconciling the same connection on both instances at once re-creates a missing webhook once', async () => {
+    const [gone] = emu.webhooks(COMPANY);
+    expect(emu.removeWebhook(gone!.id)).toBe(true); // as Pipedrive does after three days of failed deliveries
+    // Scheduled reconciliation on every instance: one does the connection, the other skips it.
+    const reports = (await Promise.all([a.webhooks.reconcile(), b.webhooks.reconcile()])).flat();
+    expect(emu.webhooks(COMPANY)).toHaveLength(1);
+    expect(reports.flatMap((r) => r.created)).toEqual(['*.deal']);
+    // Asked for explicitly on both (as on connect): the second waits for the first, then finds it in place.
+    expect(emu.removeWebhook(emu.webhooks(COMPANY)[0]!.id)).toBe(true);
+    const explicit = await Promise.all([
+      advanceWhileWaiting(clockA, a.webhooks.reconcile(connectionId), 250),
+      advanceWhileWaiting(clockB, b.webhooks.reconcile(connectionId), 250),
+    ]);
+    expect(emu.webhooks(COMPANY)).toHaveLength(1);
+    expect(explicit.flatMap((r) => r.created)).toEqual(['*.deal']);
+    expect(explicit.flatMap((r) => r.kept)).toEqual(['*.deal']);
+    // The surviving webhook's credentials are the ones the instances accept.
+    const live = await credentialsOf(a, connectionId);
+    creds = live;
+    expect((await deliver(b.receiverUrl, live, v2Delivery({ companyId: COMPANY }))).status).toBe(200);
+  });
+
+  it('after an uninstall on one instance, the other refuses its deliveries once credentialsCacheMs has passed', async () => {
+    const user = { companyId: COMPANY + 1, userId: 2 };
+    const connection = await a.connect(user);
+    await eventually(async () => expect((await a.webhooks.status(connection.id)).state).toBe('registered'));
+    const own = await credentialsOf(a, connection.id);
+    const delivery = () => v2Delivery({ companyId: user.companyId });
+    expect((await deliver(b.receiverUrl, own, delivery())).status).toBe(200);
+    await a.tokens.uninstall(user.companyId, user.userId);
+    expect((await deliver(a.receiverUrl, own, delivery())).status).toBe(401);
+    // B read the credentials before the uninstall and may trust them for credentialsCacheMs, no longer.
+    await clockB.advance(WEBHOOK_DEFAULTS.credentialsCacheMs);
+    expect((await deliver(b.receiverUrl, own, delivery())).status).toBe(401);
   });
 });

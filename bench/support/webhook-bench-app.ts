@@ -26,6 +26,7 @@ import {
   type PipedriveWebhooksModuleOptions,
 } from '../../src/index.js';
 import { WebhookInboxStore } from '../../src/database/webhook-inbox.store.js';
+import { PipedriveConnectionEntity } from '../../src/database/pipedrive-connection.entity.js';
 import { WebhookStore } from '../../src/database/webhook.store.js';
 import { hashPassword, parseBasicAuth, verifyPassword } from '../../src/webhooks/webhook-credentials.js';
 
@@ -59,7 +60,7 @@ class BaselineController {
   @HttpCode(200)
   async receive(@Headers('authorization') authorization: string | undefined, @Body() body: { meta: { id: string; entity_id: string } }) {
     const credentials = parseBasicAuth(authorization);
-    const webhook = credentials ? await this.webhooks.findById(credentials.user) : null;
+    const webhook = credentials ? await this.webhooks.findForDelivery(credentials.user) : null;
     if (!credentials || !webhook || !verifyPassword(credentials.password, webhook.passwordHash)) throw new UnauthorizedException();
     const now = Date.now();
     await this.inbox.insert({
@@ -119,7 +120,7 @@ export async function startBenchApp(
         controller: false,
       }),
       PipedriveWebhooksModule.forRoot({ pollIntervalMs: 200, ...webhooks }),
-      TypeOrmModule.forFeature([PipedriveWebhookEntity, PipedriveWebhookEventEntity]),
+      TypeOrmModule.forFeature([PipedriveConnectionEntity, PipedriveWebhookEntity, PipedriveWebhookEventEntity]),
     ],
     controllers: [BaselineController],
     providers: [BenchWebhookHandler, { provide: HANDLER, useValue: { fn: handler } }, WebhookStore, WebhookInboxStore],

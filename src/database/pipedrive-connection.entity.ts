@@ -70,6 +70,13 @@ export class PipedriveConnectionEntity {
   @Column({ name: 'last_used_at', type: 'bigint', nullable: true, transformer: bigintNumber })
   lastUsedAt!: number | null;
 
+  /** The instance reconciling this connection's webhooks (PipedriveWebhookRegistrar), until `webhooksLeaseUntil`. */
+  @Column({ name: 'webhooks_lease_owner', type: 'varchar', length: 64, nullable: true })
+  webhooksLeaseOwner?: string | null;
+
+  @Column({ name: 'webhooks_lease_until', type: 'bigint', nullable: true, transformer: bigintNumber })
+  webhooksLeaseUntil?: number | null;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;
 

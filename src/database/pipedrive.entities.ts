@@ -4,6 +4,7 @@ import { CreatePipedriveCompanyBudgets1767398400000 } from './migrations/1767398
 import { PipedriveCompanyBudgetEntity } from './pipedrive-company-budget.entity.js';
 import { AddSessionEpoch1767830400000 } from './migrations/1767830400000-add-session-epoch.js';
 import { AddLastUsedAt1767916800000 } from './migrations/1767916800000-add-last-used-at.js';
+import { AddWebhookReconcileLease1768003200000 } from './migrations/1768003200000-add-webhook-reconcile-lease.js';
 import { PipedriveConnectionEntity } from './pipedrive-connection.entity.js';
 import { PipedriveOAuthStateEntity } from './pipedrive-oauth-state.entity.js';
 import { PipedriveWebhookEventEntity } from './pipedrive-webhook-event.entity.js';
@@ -25,4 +26,5 @@ export const PIPEDRIVE_MIGRATIONS = [
   CreatePipedriveCompanyBudgets1767398400000,
   AddSessionEpoch1767830400000,
   AddLastUsedAt1767916800000,
+  AddWebhookReconcileLease1768003200000,
 ];

@@ -22,3 +22,16 @@ export class PipedriveWebhookRegistrationError extends PipedriveError {
 
 /** The user already has Pipedrive's maximum of app webhooks (40): remove events from `events`, or webhooks at Pipedrive. */
 export class PipedriveWebhookLimitError extends PipedriveWebhookRegistrationError {}
+
+/**
+ * An event's handlers ran past `handlerTimeoutMs` in one attempt: the attempt counts as failed and is
+ * retried (then dead-lettered) like a thrown error; `event.signal` was aborted with this error.
+ */
+export class PipedriveWebhookHandlerTimeoutError extends PipedriveError {
+  constructor(
+    readonly eventId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`The handlers of webhook event ${eventId} did not settle within ${timeoutMs} ms (handlerTimeoutMs).`);
+  }
+}

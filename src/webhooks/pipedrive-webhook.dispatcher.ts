@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { PipedriveClient } from '../client/pipedrive.client.js';
 import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
+import { PipedriveWebhookHandlerTimeoutError } from '../errors/pipedrive-webhook.errors.js';
 import { InjectPipedriveClock, type PipedriveClock } from '../pipedrive.clock.js';
 import { PipedriveMetrics } from '../metrics/pipedrive-metrics.js';
 import type { PipedriveConnection } from '../tokens/pipedrive-token.types.js';
@@ -12,6 +13,11 @@ import { InjectPipedriveWebhooksOptions } from './pipedrive-webhooks.constants.j
 import type { ResolvedPipedriveWebhooksOptions } from './pipedrive-webhooks.options.js';
 import { parseDelivery } from './webhook-delivery.js';
 import { WebhookHandlerRegistry } from './webhook-handler.registry.js';
+
+/** What the per-record order is kept for: one connection's record. */
+export type WebhookRecord = Pick<InboxRow, 'connectionId' | 'entity' | 'entityId'>;
+
+const recordKey = (record: WebhookRecord) => `${record.connectionId}\u0000${record.entity}\u0000${record.entityId}`;
 
 /**
  * Hands stored events to their handlers, after the receiver answered. Each instance claims due events
@@ -26,6 +32,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   /** This instance's name; each claim's `lease_owner` is it plus a sequence number. */
   readonly owner = `${hostname().slice(0, 24)}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly active = new Set<Promise<void>>();
+  /** Records (connection, entity, id) whose event this instance is handling now. */
+  private readonly busyRecords = new Set<string>();
   private pumping: Promise<void> | undefined;
   private again = false;
   private started = false;
@@ -63,9 +71,14 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     await this.inbox.release(this.owner).catch(() => undefined);
   }
 
-  /** Looks for due events now (the receiver calls it after storing one). */
-  wake(): void {
-    if (!this.started) return;
+  /**
+   * Looks for due events now. The receiver calls it after storing one, naming its record: when this
+   * instance is handling an earlier event of that record, the stored one cannot be due before that
+   * ends (which wakes it anyway), so no claim is made. In a burst on one record that spares a claim
+   * per delivery, each a scan of the pending rows holding the database the receiver's inserts need.
+   */
+  wake(record?: WebhookRecord): void {
+    if (!this.started || (record && this.busyRecords.has(recordKey(record)))) return;
     if (this.pumping) {
       this.again = true;
       return;
@@ -101,6 +114,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   }
 
   private async run(row: InboxRow): Promise<void> {
+    const record = recordKey(row);
+    this.busyRecords.add(record);
     const renew = setInterval(
       () => void this.inbox.renew(row, row.leaseOwner!, this.clock.now() + this.options.leaseMs).catch(() => undefined),
       Math.max(500, Math.floor(this.options.leaseMs / 3)),
@@ -113,6 +128,7 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
       this.logger.error(`Webhook event ${row.eventId}: outcome not recorded (${(error as Error)?.name ?? 'Error'}); it will be retried.`);
     } finally {
       clearInterval(renew);
+      this.busyRecords.delete(record);
     }
   }
 
@@ -121,11 +137,16 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     const handlers = this.handlers.match(row.action, row.entity).filter((h) => !done.has(h.id));
     let failure: Error | undefined;
     if (handlers.length > 0) {
+      const deadline = this.deadline(row);
       try {
-        const event = await this.toEvent(row);
+        const event = await this.toEvent(row, deadline.signal);
         for (const handler of handlers) {
+          if (deadline.signal.aborted) break;
           try {
-            await handler.call(event);
+            const call = handler.call(event);
+            // A handler still running past the deadline settles later, unobserved.
+            call.catch(() => undefined);
+            await Promise.race([call, deadline.expired]);
             done.add(handler.id);
           } catch (error) {
             failure ??= error instanceof Error ? error : new Error(String(error));
@@ -133,6 +154,8 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
         }
       } catch (error) {
         failure = error instanceof Error ? error : new Error(String(error));
+      } finally {
+        deadline.cancel();
       }
     }
     const now = this.clock.now();
@@ -157,7 +180,25 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
     this.logger.warn(`${where} failed attempt ${row.attempts} of ${this.options.maxAttempts} (${failure.name}); retrying in ${delay} ms.`);
   }
 
-  private async toEvent(row: InboxRow): Promise<PipedriveWebhookEvent> {
+  /**
+   * The attempt's `handlerTimeoutMs`, on the injected clock: `expired` rejects and `signal` aborts with a
+   * PipedriveWebhookHandlerTimeoutError when it passes; `cancel` ends the wait once the handlers settled.
+   */
+  private deadline(row: InboxRow): { signal: AbortSignal; expired: Promise<never>; cancel: () => void } {
+    const timeout = new AbortController();
+    const finished = new AbortController();
+    const expired = new Promise<never>((_, reject) =>
+      timeout.signal.addEventListener('abort', () => reject(timeout.signal.reason as Error), { once: true }),
+    );
+    expired.catch(() => undefined);
+    this.clock.sleep(this.options.handlerTimeoutMs, finished.signal, { ref: false }).then(
+      () => timeout.abort(new PipedriveWebhookHandlerTimeoutError(row.eventId, this.options.handlerTimeoutMs)),
+      () => undefined,
+    );
+    return { signal: timeout.signal, expired, cancel: () => finished.abort() };
+  }
+
+  private async toEvent(row: InboxRow, signal: AbortSignal): Promise<PipedriveWebhookEvent> {
     const delivery = parseDelivery(JSON.parse(row.payload));
     if (!delivery) throw new Error('The stored delivery is no longer a v2 delivery.');
     let lookup = this.connections.get(row.connectionId);
@@ -174,6 +215,7 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
       connection,
       client: this.pipedrive.forConnection(row.connectionId),
       attempt: row.attempts,
+      signal,
     } as PipedriveWebhookEvent;
   }
 }

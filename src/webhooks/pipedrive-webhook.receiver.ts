@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { WebhookInboxStore } from '../database/webhook-inbox.store.js';
+import { type InboxRow, WebhookInboxStore } from '../database/webhook-inbox.store.js';
 import type { PipedriveWebhookEntity } from '../database/pipedrive-webhook.entity.js';
 import { WebhookStore } from '../database/webhook.store.js';
 import { PipedriveConfigurationError, PipedriveStorageError } from '../errors/pipedrive.errors.js';
@@ -15,10 +15,9 @@ import { parseDelivery } from './webhook-delivery.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
- * How long a webhook row read for a delivery is reused: saves a read per delivery in a burst. A revoke
- * on this instance forgets it at once; on other instances it is refused at most this much later.
+ * Webhook rows read for deliveries are reused for `credentialsCacheMs`: saves a read per delivery in a
+ * burst. A revoke on this instance forgets them at once; other instances refuse at most that much later.
  */
-const CREDENTIALS_CACHE_MS = 5_000;
 const CREDENTIALS_CACHE_SIZE = 10_000;
 
 /** A refusal: the status and the JSON error body the sender gets. Nothing is stored. */
@@ -102,7 +101,7 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
         throw new Refusal(403, 'company_mismatch', 'meta.company_id is not the company of the webhook these credentials belong to.');
       }
       const now = this.clock.now();
-      await this.inbox.insert({
+      const row: InboxRow = {
         eventId: delivery.meta.id,
         connectionId: webhook.connectionId,
         webhookId: webhook.id,
@@ -121,9 +120,10 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
         completedHandlers: '',
         lastError: null,
         handledAt: null,
-      });
-      send(res, 200, { received: true });
-      this.dispatcher.wake();
+      };
+      await this.inbox.insert(row);
+      send(res, 200, RECEIVED);
+      this.dispatcher.wake(row);
     } catch (error) {
       if (error instanceof Refusal)
         return send(res, error.status, { statusCode: error.status, error: error.error, message: error.message });
@@ -151,10 +151,10 @@ export class PipedriveWebhookReceiver implements OnModuleInit, OnModuleDestroy {
     const now = this.clock.now();
     const cached = this.known.get(id);
     if (cached && cached.until > now) return cached.webhook;
-    const webhook = await this.webhooks.findById(id);
-    if (webhook?.status === 'active') {
+    const webhook = await this.webhooks.findForDelivery(id);
+    if (webhook?.status === 'active' && this.options.credentialsCacheMs > 0) {
       if (this.known.size >= CREDENTIALS_CACHE_SIZE) this.known.clear();
-      this.known.set(id, { webhook, until: now + CREDENTIALS_CACHE_MS });
+      this.known.set(id, { webhook, until: now + this.options.credentialsCacheMs });
     } else this.known.delete(id);
     return webhook;
   }
@@ -184,11 +184,18 @@ function tooLarge(limit: number): Refusal {
   return new Refusal(413, 'payload_too_large', `The body is larger than ${limit} bytes.`);
 }
 
-function send(res: ServerResponse, status: number, body: object): void {
+const RECEIVED = JSON.stringify({ received: true });
+
+function send(res: ServerResponse, status: number, body: object | string): void {
   if (res.headersSent) return;
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  // With its length known the answer goes out in one write, not chunked.
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  };
   if (status === 401) headers['www-authenticate'] = `Basic realm="${WEBHOOK_REALM}"`;
   // A refused body is not read: close the connection instead of draining it.
   if (status === 401 || status === 413) headers.connection = 'close';
-  res.writeHead(status, headers).end(JSON.stringify(body));
+  res.writeHead(status, headers).end(text);
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
@@ -15,6 +16,11 @@ import { InjectPipedriveWebhooksOptions } from './pipedrive-webhooks.constants.j
 import { MAX_WEBHOOKS_PER_USER, type ResolvedPipedriveWebhooksOptions } from './pipedrive-webhooks.options.js';
 import { generateCredentials } from './webhook-credentials.js';
 import { parseEventPattern } from './webhook-event-pattern.js';
+
+/** How long a reconciliation owns its connection without renewing (it renews before each webhook it creates). */
+const RECONCILE_LEASE_MS = 60_000;
+/** How often a reconciliation that must run (connect, an explicit call) checks whether another instance's ended. */
+const RECONCILE_WAIT_MS = 250;
 
 /** Pipedrive needs this scope for app webhooks. */
 export const ADMIN_SCOPE = 'admin';
@@ -34,10 +40,13 @@ interface RemoteWebhook {
 /** What one registration or reconciliation of a connection did. */
 export interface PipedriveWebhookReport {
   connectionId: string;
-  /** `skipped`: the connection lacks the `admin` scope (or is not active, or no events are configured). */
+  /**
+   * `skipped`: the connection lacks the `admin` scope (or is not active, or no events are configured, or
+   * another instance is reconciling it right now).
+   */
   outcome: 'registered' | 'partial' | 'failed' | 'skipped';
   /** Why it was skipped. */
-  reason?: 'admin_scope_missing' | 'connection_not_active' | 'no_events';
+  reason?: 'admin_scope_missing' | 'connection_not_active' | 'no_events' | 'reconciling_elsewhere';
   /** Events whose webhook was created now. */
   created: string[];
   /** Events whose webhook was already in place at Pipedrive. */
@@ -111,20 +120,35 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
     clearInterval(this.timer);
   }
 
-  /** Creates the missing webhooks of a connection and removes stale ones; what it did. */
+  /**
+   * Creates the missing webhooks of a connection and removes stale ones; what it did. When another
+   * instance is reconciling the same connection, waits for it to finish, then checks again.
+   */
   register(connectionId: string): Promise<PipedriveWebhookReport> {
+    return this.serialised(connectionId, 'wait');
+  }
+
+  /**
+   * One reconciliation of a connection at a time: in this process by chaining, across instances by
+   * the connection's lease (`busy`: wait for another instance's to end, or skip the connection).
+   */
+  private serialised(connectionId: string, busy: 'wait' | 'skip'): Promise<PipedriveWebhookReport> {
     const previous = this.running.get(connectionId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.reconcileOne(connectionId));
+    const next = previous.catch(() => undefined).then(() => this.reconcileOne(connectionId, busy));
     this.running.set(connectionId, next);
     void next.finally(() => this.running.get(connectionId) === next && this.running.delete(connectionId)).catch(() => undefined);
     return next;
   }
 
-  /** {@link register} for every active connection; apps may schedule it (or set `reconcileIntervalSeconds`). */
+  /**
+   * {@link register} for every active connection; apps may schedule it (or set `reconcileIntervalSeconds`).
+   * Several instances may run it at once: a connection another instance is reconciling is skipped
+   * (`reconciling_elsewhere`), not waited for.
+   */
   async reconcileAll(): Promise<PipedriveWebhookReport[]> {
     const rows = await this.connections.find({ select: { id: true }, where: { status: 'active' } });
     const reports: PipedriveWebhookReport[] = [];
-    for (const { id } of rows) reports.push(await this.register(id));
+    for (const { id } of rows) reports.push(await this.serialised(id, 'skip'));
     return reports;
   }
 
@@ -149,8 +173,32 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
     return { connectionId, state, webhooks };
   }
 
-  private async reconcileOne(connectionId: string): Promise<PipedriveWebhookReport> {
+  private async reconcileOne(connectionId: string, busy: 'wait' | 'skip'): Promise<PipedriveWebhookReport> {
     const report: PipedriveWebhookReport = { connectionId, outcome: 'registered', created: [], kept: [], deleted: [], failed: [] };
+    const owner = randomUUID();
+    const lease = () => this.store.leaseConnection(connectionId, owner, this.clock.now(), this.clock.now() + RECONCILE_LEASE_MS);
+    const giveUp = this.clock.now() + 2 * RECONCILE_LEASE_MS;
+    for (;;) {
+      const connection = await this.tokens.findConnection(connectionId);
+      if (!connection || connection.status !== 'active') return { ...report, outcome: 'skipped', reason: 'connection_not_active' };
+      if (await lease()) break;
+      if (busy === 'skip' || this.clock.now() >= giveUp) return { ...report, outcome: 'skipped', reason: 'reconciling_elsewhere' };
+      await this.clock.sleep(RECONCILE_WAIT_MS, undefined, { ref: false });
+    }
+    try {
+      return await this.reconcileLeased(connectionId, report, lease);
+    } finally {
+      await this.store.releaseConnection(connectionId, owner).catch(() => undefined);
+    }
+  }
+
+  /** {@link reconcileOne} once this run holds the connection's lease; `lease()` renews it, false when lost. */
+  private async reconcileLeased(
+    connectionId: string,
+    report: PipedriveWebhookReport,
+    lease: () => Promise<boolean>,
+  ): Promise<PipedriveWebhookReport> {
+    // Read again under the lease: what the previous holder created is in the rows now.
     const connection = await this.tokens.findConnection(connectionId);
     if (!connection || connection.status !== 'active') return { ...report, outcome: 'skipped', reason: 'connection_not_active' };
     if (!connection.scopes.includes(ADMIN_SCOPE)) {
@@ -211,6 +259,8 @@ export class PipedriveWebhookRegistrar implements OnModuleInit, OnModuleDestroy 
         report.failed.push({ event, error });
         continue;
       }
+      // A run slower than its lease lost the connection to another instance, which creates the rest.
+      if (!(await lease())) return { ...report, outcome: 'skipped', reason: 'reconciling_elsewhere' };
       const error = await this.create(connection, event);
       if (error) report.failed.push({ event, error });
       else {

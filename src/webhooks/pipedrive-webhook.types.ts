@@ -94,8 +94,13 @@ export interface PipedriveWebhookEvent<O extends PipedriveWebhookObject = Pipedr
   connection: PipedriveConnection;
   /** Calls Pipedrive as that connection, e.g. to fetch more: `event.client.deals.get(id)`. */
   client: PipedriveConnectionClient;
-  /** Handling attempt: 1 the first time, more after a handler threw. */
+  /** Handling attempt: 1 the first time, more after a handler threw or timed out. */
   attempt: number;
+  /**
+   * Aborts when this attempt runs past `handlerTimeoutMs` (the attempt then counts as failed): pass it to
+   * long work (`fetch(url, { signal })`) so a timed-out attempt stops instead of overlapping the retry.
+   */
+  signal: AbortSignal;
 }
 
 /** The object an event name subscribes to: `PipedriveWebhookEventFor<'change.deal'>` has deal data. */

@@ -19,7 +19,14 @@ describe('resolveWebhooksOptions', () => {
   it('names every wrong option and what to set', () => {
     const error = (() => {
       try {
-        resolveWebhooksOptions({ events: ['updated.deal', 'change.stage'], maxAttempts: 0, receiverPath: 'webhooks', bogus: 1 } as never);
+        resolveWebhooksOptions({
+          events: ['updated.deal', 'change.stage'],
+          maxAttempts: 0,
+          receiverPath: 'webhooks',
+          handlerTimeoutMs: 0,
+          credentialsCacheMs: -1,
+          bogus: 1,
+        } as never);
       } catch (e) {
         return e as Error;
       }
@@ -28,6 +35,8 @@ describe('resolveWebhooksOptions', () => {
     expect(error?.message).toMatch(/option "events" must be a list of at most 40 v2 events/);
     expect(error?.message).toMatch(/option "maxAttempts" must be a whole number from 1 to 100/);
     expect(error?.message).toMatch(/option "receiverPath" must be a path starting with "\/"/);
+    expect(error?.message).toMatch(/option "handlerTimeoutMs" must be a whole number of milliseconds from 100/);
+    expect(error?.message).toMatch(/option "credentialsCacheMs" must be a whole number of milliseconds from 0 to 300000/);
     expect(error?.message).toMatch(/unknown option "bogus"/);
   });
 

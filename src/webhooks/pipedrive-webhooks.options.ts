@@ -54,6 +54,20 @@ export interface PipedriveWebhooksModuleOptions {
    */
   leaseMs?: number;
   /**
+   * Longest an event's handlers may run in one attempt, in milliseconds. Past it the attempt counts as
+   * failed (retried with back-off, then dead-lettered), `event.signal` aborts, and the instance's slot and
+   * claim are freed; a handler that ignores the signal keeps running, so the next attempt may overlap it.
+   * @default 30000
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * How long an instance reuses a webhook's credentials it read for a delivery, in milliseconds: the
+   * longest another instance keeps accepting a connection's deliveries after its uninstall or disconnect
+   * (the instance that handled it stops at once). 0 reads the webhook row for every delivery.
+   * @default 5000
+   */
+  credentialsCacheMs?: number;
+  /**
    * Events handled at the same time by one instance.
    * @default 16
    */
@@ -82,6 +96,8 @@ export const WEBHOOK_DEFAULTS = {
   backoffFactor: 4,
   maxBackoffMs: 3_600_000,
   leaseMs: 60_000,
+  handlerTimeoutMs: 30_000,
+  credentialsCacheMs: 5_000,
   concurrency: 16,
   pollIntervalMs: 1_000,
 } as const;
@@ -122,6 +138,8 @@ const optionsSchema = z
       .max(7 * 86_400_000)
       .default(D.maxBackoffMs),
     leaseMs: z.int().min(1_000).max(3_600_000).default(D.leaseMs),
+    handlerTimeoutMs: z.int().min(100).max(86_400_000).default(D.handlerTimeoutMs),
+    credentialsCacheMs: z.int().min(0).max(300_000).default(D.credentialsCacheMs),
     concurrency: z.int().min(1).max(1_000).default(D.concurrency),
     pollIntervalMs: z.int().min(10).max(600_000).default(D.pollIntervalMs),
     reconcileIntervalSeconds: z
@@ -142,6 +160,8 @@ const HINTS: Record<string, string> = {
   backoffFactor: `must be a number from 1 to 100 (default ${D.backoffFactor})`,
   maxBackoffMs: `must be a whole number of milliseconds from 0 to 604800000 (default ${D.maxBackoffMs})`,
   leaseMs: `must be a whole number of milliseconds from 1000 to 3600000 (default ${D.leaseMs})`,
+  handlerTimeoutMs: `must be a whole number of milliseconds from 100 to 86400000 (default ${D.handlerTimeoutMs})`,
+  credentialsCacheMs: `must be a whole number of milliseconds from 0 to 300000 (default ${D.credentialsCacheMs}); 0 reads the webhook for every delivery`,
   concurrency: `must be a whole number from 1 to 1000 (default ${D.concurrency})`,
   pollIntervalMs: `must be a whole number of milliseconds from 10 to 600000 (default ${D.pollIntervalMs})`,
   reconcileIntervalSeconds: 'must be a whole number of seconds from 60 to 604800, or unset to turn it off',
