@@ -22,6 +22,7 @@ const REQUESTS = 4_000;
 const ROUNDS = 3;
 const BURST = 5_000;
 const LAG_EVENTS = 2_000;
+const PACED_EVENTS = 500;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -106,14 +107,17 @@ async function receiverVersusBaseline(dir: string): Promise<void> {
   }
 }
 
-async function handlingLag(db: BenchDatabase, label: string): Promise<Record<string, string | number>> {
+/** `paced`: one sender, a delivery every 10 ms (ordinary traffic); otherwise 8 senders as fast as answered. */
+async function handlingLag(db: BenchDatabase, label: string, paced: boolean): Promise<Record<string, string | number>> {
+  const events = paced ? PACED_EVENTS : LAG_EVENTS;
   const started = new Map<string, number>();
   const app = await startBenchApp(db, (event) => void started.set(event.id, performance.now()), { pollIntervalMs: 200, concurrency: 16 });
   const webhook = await seedWebhook(app.dataSource);
   const answered = new Map<string, number>();
   const pool = new Pool(app.url, { connections: 8 });
   try {
-    await load(LAG_EVENTS, 8, async () => {
+    await load(events, paced ? 1 : 8, async () => {
+      if (paced) await new Promise((resolve) => setTimeout(resolve, 10));
       const id = randomUUID();
       const answer = await pool.request({
         method: 'POST',
@@ -124,9 +128,10 @@ async function handlingLag(db: BenchDatabase, label: string): Promise<Record<str
       await answer.body.dump();
       answered.set(id, performance.now());
     });
-    while (started.size < LAG_EVENTS) await new Promise((r) => setTimeout(r, 50));
+    while (started.size < events) await new Promise((r) => setTimeout(r, 50));
     const lags = [...answered].map(([id, at]) => started.get(id)! - at).sort((a, b) => a - b);
-    return { database: label, events: LAG_EVENTS, 'lag p50 ms': pct(lags, 0.5).toFixed(1), 'lag p99 ms': pct(lags, 0.99).toFixed(1) };
+    const traffic = paced ? '1 sender, one per 10 ms' : '8 senders, flat out';
+    return { database: label, traffic, events, 'lag p50 ms': pct(lags, 0.5).toFixed(1), 'lag p99 ms': pct(lags, 0.99).toFixed(1) };
   } finally {
     await pool.close();
     await app.close();
@@ -135,17 +140,21 @@ async function handlingLag(db: BenchDatabase, label: string): Promise<Record<str
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'npd-bench-wh-'));
-  const pg = await createPostgresDatabase();
   try {
     await receiverVersusBaseline(dir);
-    const rows = [
-      await handlingLag({ type: 'sqlite', path: join(dir, 'lag.sqlite') }, 'SQLite (WAL)'),
-      await handlingLag({ type: 'postgres', url: pg.url }, 'PostgreSQL'),
-    ];
-    console.log("\nLag from the receiver's 200 to the handler's start (8 concurrent senders, handler does nothing):");
+    const rows = [];
+    for (const paced of [false, true]) {
+      rows.push(await handlingLag({ type: 'sqlite', path: join(dir, `lag-${paced}.sqlite`) }, 'SQLite (WAL)', paced));
+      const pg = await createPostgresDatabase();
+      try {
+        rows.push(await handlingLag({ type: 'postgres', url: pg.url }, 'PostgreSQL', paced));
+      } finally {
+        await pg.drop();
+      }
+    }
+    console.log("\nLag from the receiver's 200 to the handler's start (handler does nothing):");
     console.table(rows);
   } finally {
-    await pg.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

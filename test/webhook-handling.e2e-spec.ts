@@ -107,6 +107,15 @@ describe('webhook handling', () => {
     expect(deal5.slice(1).every((h) => h.running === 1)).toBe(true);
   });
 
+  it('handles every event of a burst once its deliveries are stored, with no poll to fall back on', async () => {
+    // On SQLite, claims wait while deliveries are being written (answers first); the end of the writes
+    // must wake handling, since this poll would not come for ten minutes.
+    const w = await world({ pollIntervalMs: 600_000 });
+    const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => w.send({ entityId: 1 + (i % 40), id: `burst-${i}` })));
+    await eventually(() => expect(w.app.recorder.handled).toHaveLength(300));
+    expect(new Set(w.app.recorder.handled.map((h) => h.id))).toEqual(new Set(ids));
+  });
+
   it('retries a throwing handler with growing back-off on the clock, recorded in the row', async () => {
     const w = await world({ backoffMs: 1_000, backoffFactor: 4, maxAttempts: 5 });
     w.app.recorder.behaviour = (event) => {

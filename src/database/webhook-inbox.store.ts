@@ -33,6 +33,11 @@ class GroupCommit<T> {
 
   constructor(private readonly write: (items: T[]) => Promise<void>) {}
 
+  /** Writes are queued or in flight. */
+  get busy(): boolean {
+    return this.flushing > 0 || this.queue.length > 0;
+  }
+
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
@@ -51,6 +56,7 @@ class GroupCommit<T> {
         for (const entry of batch) entry.reject(error);
       }
     }
+    // Before the callers' continuations run: the last of them already sees the store idle.
     this.flushing--;
   }
 }
@@ -85,7 +91,21 @@ export class WebhookInboxStore {
     }),
   );
 
-  constructor(@InjectRepository(PipedriveWebhookEventEntity) private readonly repo: Repository<PipedriveWebhookEventEntity>) {}
+  private readonly oneConnection: boolean;
+
+  constructor(@InjectRepository(PipedriveWebhookEventEntity) private readonly repo: Repository<PipedriveWebhookEventEntity>) {
+    this.oneConnection = ['sqlite', 'better-sqlite3', 'capacitor', 'cordova', 'expo', 'sqljs', 'nativescript', 'react-native'].includes(
+      repo.manager.connection.options.type,
+    );
+  }
+
+  /**
+   * Deliveries are being written on a database of one connection (SQLite), where any other statement,
+   * such as a claim, holds them up and with them the receiver's answers.
+   */
+  get storing(): boolean {
+    return this.oneConnection && this.inserts.busy;
+  }
 
   /** Stores a delivery unless the same event of the same connection is stored already (a retry or duplicate). */
   insert(row: InboxRow): Promise<void> {
