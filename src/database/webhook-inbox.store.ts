@@ -17,6 +17,18 @@ const EARLIER_PENDING = `NOT EXISTS (SELECT 1 FROM pipedrive_webhook_events p
   AND (p.event_time < e.event_time OR (p.event_time = e.event_time
     AND (p.received_at < e.received_at OR (p.received_at = e.received_at AND p.event_id < e.event_id)))))`;
 
+/** TypeORM drivers of SQLite: one connection serves every statement, one at a time. */
+const ONE_CONNECTION_DRIVERS = new Set([
+  'sqlite',
+  'better-sqlite3',
+  'capacitor',
+  'cordova',
+  'expo',
+  'sqljs',
+  'nativescript',
+  'react-native',
+]);
+
 /** Rows per statement: 18 columns x 50 stays under SQLite's oldest limit of 999 bound parameters. */
 const BATCH = 50;
 /** Statements of one kind in flight at once; the rest queue and go in the next, larger statement. */
@@ -94,9 +106,7 @@ export class WebhookInboxStore {
   private readonly oneConnection: boolean;
 
   constructor(@InjectRepository(PipedriveWebhookEventEntity) private readonly repo: Repository<PipedriveWebhookEventEntity>) {
-    this.oneConnection = ['sqlite', 'better-sqlite3', 'capacitor', 'cordova', 'expo', 'sqljs', 'nativescript', 'react-native'].includes(
-      repo.manager.connection.options.type,
-    );
+    this.oneConnection = ONE_CONNECTION_DRIVERS.has(repo.manager.connection.options.type);
   }
 
   /**

@@ -118,8 +118,9 @@ export class PipedriveWebhookDispatcher implements OnApplicationBootstrap, Befor
   /**
    * Answers first: while the receiver is writing deliveries on a database of one connection (SQLite),
    * claims wait, since each claim's scan there delays the inserts that the answers wait for. The
-   * receiver wakes the dispatcher after each insert; the one after the last finds the writes done. On PostgreSQL claims take another connection of the pool and never wait. Alternating ANSWERS_FIRST_MAX_MS of waiting and as long of
-   * claiming while the writes go on. True when this pass should not claim.
+   * receiver wakes the dispatcher after each insert; the wake after the last finds the writes done.
+   * While writes go on, waiting and claiming alternate every ANSWERS_FIRST_MAX_MS. On PostgreSQL claims
+   * take another connection of the pool and never wait. True when this pass should not claim.
    */
   private answersFirst(): boolean {
     if (!this.inbox.storing) {
