@@ -10,7 +10,7 @@ import { v2 } from 'pipedrive';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource, Logger } from 'typeorm';
 import { Pool } from 'undici';
-import { startClientContext } from '../test/support/client-context.js';
+import { fixedTokenSet, startClientContext } from '../test/support/client-context.js';
 import { startChildServer } from './support/child-server.js';
 import { load, type LoadResult } from './support/load.js';
 
@@ -38,14 +38,7 @@ async function throughput(): Promise<void> {
   const context = await startClientContext('http://127.0.0.1:9', { client: { connectionsPerOrigin: CONCURRENCY } });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
-    const grant = {
-      accessToken: TOKEN,
-      refreshToken: 'r',
-      tokenType: 'Bearer' as const,
-      scopes: ['base'],
-      expiresIn: 3600,
-      apiDomain: server.url,
-    };
+    const grant = fixedTokenSet(server.url, TOKEN);
     const { id } = await context.connect({ companyId: 1, userId: 1 }, grant);
     const sdk = new v2.DealsApi(new v2.Configuration({ basePath: `${server.url}/api/v2`, accessToken: TOKEN }));
     const contenders: Record<string, { requests: number; call: () => Promise<unknown> }> = {
@@ -103,14 +96,7 @@ async function tokenLookups(): Promise<void> {
     const ids: string[] = [];
     const started = performance.now();
     for (let i = 1; i <= CONNECTIONS; i++) {
-      const grant = {
-        accessToken: `token-${i}`,
-        refreshToken: `refresh-${i}`,
-        tokenType: 'Bearer' as const,
-        scopes: ['base'],
-        expiresIn: 3600,
-        apiDomain: 'http://127.0.0.1:9',
-      };
+      const grant = fixedTokenSet('http://127.0.0.1:9', `token-${i}`, `refresh-${i}`);
       ids.push((await context.connect({ companyId: i, userId: i }, grant)).id);
     }
     const storeMs = performance.now() - started;

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { PipedriveEmulator } from '../src/testing/index.js';
-import { CLIENT_APP, startClientContext, type ClientContext } from '../test/support/client-context.js';
+import { CLIENT_APP, fixedTokenSet, startClientContext, type ClientContext } from '../test/support/client-context.js';
 import { startChildServer } from './support/child-server.js';
 import { load, type LoadResult } from './support/load.js';
 
@@ -127,14 +127,7 @@ async function callCost(redis: Redis): Promise<void> {
   });
   const pool = new Pool(server.url, { connections: CONCURRENCY });
   try {
-    const grant = {
-      accessToken: TOKEN,
-      refreshToken: 'r',
-      tokenType: 'Bearer' as const,
-      scopes: ['base'],
-      expiresIn: 3600,
-      apiDomain: server.url,
-    };
+    const grant = fixedTokenSet(server.url, TOKEN);
     const user = { companyId: 1, userId: 1 };
     const plainId = (await plain.connect(user, grant)).id;
     const sharedId = (await shared.connect(user, grant)).id;

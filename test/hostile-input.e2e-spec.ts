@@ -43,6 +43,12 @@ const hostileJson = fc
   )
   .map((value) => JSON.stringify(value).replace(/"polluted"/g, '"__proto__"'));
 
+/** A parsed body: any hostile value, or what JSON.parse makes of hostile JSON (own `__proto__` keys). */
+const hostileBody = fc.oneof(
+  hostileValue,
+  hostileJson.map((t) => JSON.parse(t) as unknown),
+);
+
 function expectUnpolluted(): void {
   expect(Object.keys(Object.prototype)).toEqual([]);
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -53,17 +59,11 @@ describe('parsers under random and hostile input', () => {
 
   it('uninstall body: only positive safe integer ids pass, as given, and nothing throws', () => {
     fc.assert(
-      fc.property(
-        fc.oneof(
-          hostileValue,
-          hostileJson.map((t) => JSON.parse(t) as unknown),
-        ),
-        (body) => {
-          const result = parseUninstallBody(body, TEST_CLIENT.clientId);
-          if (!result.ok) return;
-          for (const id of [result.request.companyId, result.request.userId]) expect(Number.isSafeInteger(id) && id > 0).toBe(true);
-        },
-      ),
+      fc.property(hostileBody, (body) => {
+        const result = parseUninstallBody(body, TEST_CLIENT.clientId);
+        if (!result.ok) return;
+        for (const id of [result.request.companyId, result.request.userId]) expect(Number.isSafeInteger(id) && id > 0).toBe(true);
+      }),
       { numRuns: 2_000 },
     );
     const sixteen = parseUninstallBody(
@@ -79,22 +79,16 @@ describe('parsers under random and hostile input', () => {
 
   it('token-endpoint answer: a token set only with strings, a safe lifetime and a URL, and nothing throws', () => {
     fc.assert(
-      fc.property(
-        fc.oneof(
-          hostileValue,
-          hostileJson.map((t) => JSON.parse(t) as unknown),
-        ),
-        (body) => {
-          const result = parseTokenAnswer(body, 'previous');
-          if ('problem' in result) {
-            expect(result.problem).not.toMatch(/previous/);
-            return;
-          }
-          expect(Number.isSafeInteger(result.tokens.expiresIn)).toBe(true);
-          expect(typeof result.tokens.accessToken).toBe('string');
-          expect(new URL(result.tokens.apiDomain).protocol).toMatch(/^https?:$/);
-        },
-      ),
+      fc.property(hostileBody, (body) => {
+        const result = parseTokenAnswer(body, 'previous');
+        if ('problem' in result) {
+          expect(result.problem).not.toMatch(/previous/);
+          return;
+        }
+        expect(Number.isSafeInteger(result.tokens.expiresIn)).toBe(true);
+        expect(typeof result.tokens.accessToken).toBe('string');
+        expect(new URL(result.tokens.apiDomain).protocol).toMatch(/^https?:$/);
+      }),
       { numRuns: 2_000 },
     );
     const long = parseTokenAnswer({

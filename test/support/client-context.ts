@@ -9,6 +9,11 @@ import { startTestApp, type TestDatabase } from './test-app.js';
 
 export const CLIENT_APP = { clientId: 'client-app', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/callback' };
 
+/** A token set as the token endpoint would give it, for a server that takes any token (benchmarks). */
+export function fixedTokenSet(apiDomain: string, accessToken: string, refreshToken = 'r'): PipedriveTokenSet {
+  return { accessToken, refreshToken, tokenType: 'Bearer', scopes: ['base'], expiresIn: 3600, apiDomain };
+}
+
 export interface ClientContext {
   app: INestApplicationContext;
   tokens: TokenService;
